@@ -1,0 +1,3 @@
+select submission_id, status, region_code, year, received_at
+from submission
+where folder = :folder and file_hash = :file_hash

@@ -1,0 +1,171 @@
+-- The 规划指标年度统计 of one plan and year: every indicator at every region of the plan's tree.
+-- A region's value is its own report where it reported, else the aggregation of the topmost
+-- reporters below it (so a county that reported is never counted again through its communities).
+-- Rates are Σ分子 / Σ分母 × scale, never a mean of the children's percentages.
+with plan_region as (
+    select c.descendant_code as region_code
+    from dim_plan as p
+    inner join region_closure as c on p.region_code = c.ancestor_code
+    where p.plan_code = :plan_code
+),
+
+indicator as (
+    select
+        pi.indicator_code, pi.comparator, pi.target, pi.target_year, pi.baseline,
+        pi.baseline_year, i.aggregation, i.scale
+    from plan_indicator as pi
+    inner join dim_indicator as i on pi.indicator_code = i.indicator_code
+    where pi.plan_code = :plan_code
+),
+
+reported as (
+    select f.region_code, f.indicator_code, f.value, f.numerator, f.denominator
+    from fact_value as f
+    inner join submission as s on f.submission_id = s.submission_id
+    where s.is_current = 1
+        and f.year = :year
+        and f.region_code in (select region_code from plan_region)
+        and f.indicator_code in (select indicator_code from indicator)
+),
+
+effective as (
+    select
+        c.ancestor_code as region_code, r.region_code as reporter_code, r.indicator_code,
+        r.value, r.numerator, r.denominator
+    from reported as r
+    inner join region_closure as c on r.region_code = c.descendant_code
+    where c.ancestor_code in (select region_code from plan_region)
+        and not exists (
+            select 1
+            from reported as above
+            inner join region_closure as a
+                on a.ancestor_code = c.ancestor_code and a.descendant_code = above.region_code
+            inner join region_closure as b
+                on b.ancestor_code = above.region_code and b.descendant_code = r.region_code
+            where above.indicator_code = r.indicator_code and b.depth > 0
+        )
+),
+
+aggregated as (
+    select
+        e.region_code,
+        e.indicator_code,
+        max(case when e.reporter_code = e.region_code then 1 else 0 end) as direct,
+        max(case when e.reporter_code = e.region_code then e.value end) as direct_value,
+        sum(e.value) as sum_value,
+        min(e.value) as min_value,
+        max(e.value) as max_value,
+        sum(e.numerator) as sum_numerator,
+        sum(e.denominator) as sum_denominator,
+        sum(e.value * e.denominator) as sum_weighted,
+        sum(case when e.value is not null and e.denominator is not null then e.denominator end)
+            as sum_weight,
+        sum(
+            case
+                when i.comparator = '>=' and e.value >= i.target - 1e-9 then 1
+                when i.comparator = '<=' and e.value <= i.target + 1e-9 then 1
+                when i.comparator = '=' and abs(e.value - i.target) <= 1e-9 then 1
+                else 0
+            end
+        ) as meeting
+    from effective as e
+    inner join indicator as i on e.indicator_code = i.indicator_code
+    group by e.region_code, e.indicator_code
+),
+
+county_reporting as (
+    select c.ancestor_code as region_code, r.indicator_code, count(distinct u.region_code) as n
+    from reported as r
+    inner join region_closure as up on r.region_code = up.descendant_code
+    inner join dim_region as u on up.ancestor_code = u.region_code and u.level = 'county'
+    inner join region_closure as c on u.region_code = c.descendant_code
+    group by c.ancestor_code, r.indicator_code
+),
+
+county_expected as (
+    select c.ancestor_code as region_code, count(*) as n
+    from region_closure as c
+    inner join dim_region as u on c.descendant_code = u.region_code and u.level = 'county'
+    where c.ancestor_code in (select region_code from plan_region)
+        and u.region_code in (select region_code from plan_region)
+    group by c.ancestor_code
+),
+
+valued as (
+    select
+        pr.region_code,
+        i.indicator_code,
+        i.comparator,
+        i.target,
+        coalesce(a.direct, 0) as direct,
+        coalesce(cr.n, 0) as reporting_regions,
+        coalesce(ce.n, 0) as expected_regions,
+        case
+            when a.direct = 1 then a.direct_value
+            when i.aggregation = 'sum' then a.sum_value
+            when i.aggregation = 'ratio' then i.scale * a.sum_numerator / nullif(a.sum_denominator, 0)
+            when i.aggregation = 'weighted_mean' then a.sum_weighted / nullif(a.sum_weight, 0)
+            when i.aggregation = 'min' then a.min_value
+            when i.aggregation = 'max' then a.max_value
+            when i.aggregation = 'count_meeting' then a.meeting
+        end as value,
+        case when i.aggregation = 'ratio' then a.sum_numerator end as numerator,
+        case when i.aggregation in ('ratio', 'weighted_mean') then a.sum_denominator end
+            as denominator,
+        case
+            when i.baseline is not null and i.baseline_year is not null
+                and i.target_year > i.baseline_year
+                then i.baseline + (i.target - i.baseline)
+                * (:year - i.baseline_year) / (i.target_year - i.baseline_year)
+        end as expected_value
+    from plan_region as pr
+    cross join indicator as i
+    left join aggregated as a
+        on pr.region_code = a.region_code and i.indicator_code = a.indicator_code
+    left join county_reporting as cr
+        on pr.region_code = cr.region_code and i.indicator_code = cr.indicator_code
+    left join county_expected as ce on pr.region_code = ce.region_code
+    where pr.region_code in (select region_code from dim_region where level <> 'community')
+        or a.region_code is not null
+)
+
+insert into agg_indicator_value (
+    plan_code, year, region_code, indicator_code, value, numerator, denominator, direct,
+    reporting_regions, expected_regions, target, comparator, status, completion_rate,
+    expected_value, on_track
+)
+select
+    :plan_code,
+    :year,
+    v.region_code,
+    v.indicator_code,
+    v.value,
+    v.numerator,
+    v.denominator,
+    v.direct,
+    v.reporting_regions,
+    v.expected_regions,
+    v.target,
+    v.comparator,
+    case
+        when v.value is null then '缺报'
+        when v.comparator = '>=' and v.value >= v.target - 1e-9 then '达标'
+        when v.comparator = '<=' and v.value <= v.target + 1e-9 then '达标'
+        when v.comparator = '=' and abs(v.value - v.target) <= 1e-9 then '达标'
+        else '未达标'
+    end,
+    case
+        when v.value is null then null
+        when v.comparator = '<=' and v.value <= 0 then 1.0
+        when v.comparator = '<=' then v.target / v.value
+        when v.target = 0 then null
+        else v.value / v.target
+    end,
+    v.expected_value,
+    case
+        when v.value is null or v.expected_value is null then null
+        when v.comparator = '<=' and v.value <= v.expected_value + 1e-9 then 1
+        when v.comparator <> '<=' and v.value >= v.expected_value - 1e-9 then 1
+        else 0
+    end
+from valued as v

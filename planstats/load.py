@@ -1,0 +1,89 @@
+"""Loading a checked submission: one transaction per file, values kept per submission."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from planstats.issues import WARNING
+from planstats.regions import RegionTree
+from planstats.validate import Checked
+from planstats.warehouse import Warehouse
+
+FLAG_TO_CHECK = "待核实"
+FLAG_EXPLAINED = "已说明"
+
+
+def compare_with_current(wh: Warehouse, checked: Checked) -> dict[str, int]:
+    """values / new / updated / unchanged / rejected against what the warehouse holds now."""
+    sub = checked.submission
+    values = [r for r in sub.rows if r.value is not None]
+    summary = {"values": len(values), "new": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    if checked.status == "rejected" or sub.region_code is None or sub.year is None:
+        summary["rejected"] = len(values)
+        return summary
+    current = {
+        (r["region_code"], r["indicator_code"]): (r["value"], r["numerator"], r["denominator"])
+        for r in wh.rows("report/current_values", region_code=sub.region_code, year=sub.year)
+    }
+    for row in values:
+        before = current.get((row.region_code or sub.region_code, row.indicator_code))
+        if before is None:
+            summary["new"] += 1
+        elif before == (row.value, row.numerator, row.denominator):
+            summary["unchanged"] += 1
+        else:
+            summary["updated"] += 1
+    return summary
+
+
+def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored_path: str,
+                    report_path: str) -> str:
+    """Record the submission and, if accepted, make its values the current ones. Returns its id."""
+    sub = checked.submission
+    accepted = checked.status != "rejected"
+    submission_id = uuid.uuid4().hex
+    flagged = {i.row for i in checked.issues if i.severity == WARNING and i.row}
+    with wh.engine.begin() as conn:
+        previous = None
+        if accepted:
+            current = conn.execute(wh.sql("report/current_submission"),
+                                   {"region_code": sub.region_code, "year": sub.year}).first()
+            previous = current.submission_id if current else None
+        wh.run(conn, "load/submission", {
+            "submission_id": submission_id, "region_code": sub.region_code or sub.folder,
+            "year": sub.year, "file_name": sub.path.name, "file_hash": sub.file_hash,
+            "folder": sub.folder, "received_at": sub.received_at,
+            "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "template_version": sub.template_version, "status": checked.status,
+            "is_current": int(accepted), "supersedes": previous, "stored_path": stored_path,
+            "report_path": report_path,
+            "values_new": checked.summary.get("new", 0),
+            "values_updated": checked.summary.get("updated", 0),
+            "values_unchanged": checked.summary.get("unchanged", 0),
+            "values_rejected": checked.summary.get("rejected", 0),
+            "errors": sum(i.severity != WARNING for i in checked.issues),
+            "warnings": sum(i.severity == WARNING for i in checked.issues),
+        })
+        if not accepted:
+            return submission_id
+        units = {r.region_code for r in sub.rows if r.region_code and r.region_code != sub.region_code}
+        if units:
+            wh.sync_regions(conn, regions, sorted(units))
+        wh.run(conn, "load/retire_current_submission", {
+            "region_code": sub.region_code, "year": sub.year, "submission_id": submission_id})
+        wh.run(conn, "load/fact_value", [_fact(submission_id, sub.region_code, sub.year, r, flagged)
+                                         for r in sub.rows if r.indicator_code])
+    return submission_id
+
+
+def _fact(submission_id: str, region: str | None, year: int | None, row: Any,
+          flagged: set[int]) -> dict[str, Any]:
+    flag = None
+    if row.row in flagged:
+        flag = FLAG_EXPLAINED if row.note else FLAG_TO_CHECK
+    return {"submission_id": submission_id, "region_code": row.region_code or region,
+            "indicator_code": row.indicator_code, "year": year, "value": row.value,
+            "numerator": row.numerator, "denominator": row.denominator,
+            "note": row.note or None, "flag": flag}

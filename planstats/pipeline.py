@@ -1,0 +1,213 @@
+"""One function per DAG task; the CLI calls the same functions.
+
+A county file walks: scan_inbox → check (read, structure, expectations) → load → archive or
+quarantine, with its report beside it and a receipt in the county's folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from planstats import load, publish, rollup, templates, validate
+from planstats.catalog import Catalog, catalog_from
+from planstats.intake import SUFFIXES, read_submission
+from planstats.regions import RegionTree, regions_from
+from planstats.settings import Settings
+from planstats.warehouse import Warehouse, warehouse_for
+
+RECEIPTS = "回执"
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    catalog: Catalog
+    regions: RegionTree
+
+    @property
+    def warehouse(self) -> Warehouse:
+        wh = warehouse_for(self.settings.warehouse_url, self.settings.sql_dir)
+        _synced(wh, self.catalog, self.regions)
+        return wh
+
+
+@cache
+def _synced(wh: Warehouse, catalog: Catalog, regions: RegionTree) -> bool:
+    wh.sync_dimensions(catalog, regions)
+    return True
+
+
+def context(settings: Settings | None = None) -> Context:
+    settings = settings or Settings.from_env()
+    return Context(settings, catalog_from(settings.catalog_dir),
+                   regions_from(settings.include_dir / "regions"))
+
+
+def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str]:
+    """Files in ``<inbox>/<region>/`` that have stopped changing, oldest first."""
+    ctx = ctx or context()
+    inbox = ctx.settings.inbox
+    if not inbox.is_dir():
+        return []
+    now = time.time() if now is None else now
+    found = []
+    for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
+        for path in folder.iterdir():
+            if (not path.is_file() or path.is_symlink() or path.name.startswith((".", "~$"))
+                    or path.suffix.lower() not in SUFFIXES):
+                continue
+            stat = path.stat()
+            if now - stat.st_mtime >= ctx.settings.stable_seconds:
+                found.append((stat.st_mtime, str(path)))
+    return [p for _, p in sorted(found)]
+
+
+def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[validate.Checked]:
+    """Read and check files; ``gx_project`` None runs Great Expectations without writing results."""
+    checked = []
+    for path in paths:
+        folder = path.parent.name if path.parent.parent == ctx.settings.inbox else None
+        sub = read_submission(path, folder)
+        item = validate.Checked(sub)
+        if not sub.fatal:
+            item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
+        checked.append(item)
+    validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
+    for item in checked:
+        item.summary = load.compare_with_current(ctx.warehouse, item)
+    return checked
+
+
+def validate_file(path: Path, ctx: Context | None = None) -> dict[str, Any]:
+    """Dry run: the same checks as ingest, nothing written anywhere."""
+    ctx = ctx or context()
+    return check([path], ctx, gx_project=None)[0].to_dict()
+
+
+def _stamp() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+
+
+def _destination(ctx: Context, item: validate.Checked) -> Path:
+    sub = item.submission
+    root = ctx.settings.quarantine if item.status == "rejected" else ctx.settings.archive
+    year = str(sub.year) if sub.year else "unknown-year"
+    return root / year / (sub.folder or "unknown-region") / f"{_stamp()}_{sub.path.name}"
+
+
+def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[dict[str, Any]]:
+    """Process landing-zone files: check, load (one transaction each), archive, report."""
+    ctx = ctx or context()
+    wh = ctx.warehouse
+    outcomes: list[dict[str, Any]] = []
+    todo: list[Path] = []
+    for name in paths if paths is not None else scan_inbox(ctx):
+        path = Path(name)
+        if not path.exists():
+            continue
+        known = wh.rows("report/submission_by_hash", folder=path.parent.name,
+                        file_hash=validate_hash(path))
+        if known:
+            # Same bytes again (or a crash after loading but before archiving): no-op.
+            outcomes.append({"file": str(path), "status": "duplicate",
+                             "submission_id": known[0]["submission_id"]})
+            _move(path, ctx.settings.archive / "duplicates" / path.parent.name
+                  / f"{_stamp()}_{path.name}")
+            continue
+        todo.append(path)
+    if not todo:
+        return outcomes
+    years: set[int] = set()
+    checked = check(todo, ctx, gx_project=_gx_project(ctx, todo))
+    for item in checked:
+        sub = item.submission
+        target = _destination(ctx, item)
+        report = target.with_name(target.name + ".report.html")
+        processed_at = datetime.now(UTC).isoformat(timespec="seconds")
+        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, processed_at)
+        submission_id = load.load_submission(wh, ctx.regions, item, str(target), str(report))
+        _move(sub.path, target)
+        receipt = sub.path.parent / RECEIPTS / f"{sub.path.stem}.审核报告.html"
+        receipt.parent.mkdir(exist_ok=True)
+        shutil.copyfile(report, receipt)
+        if sub.year:
+            years.add(sub.year)
+        outcomes.append({**item.to_dict(), "submission_id": submission_id,
+                         "stored_path": str(target), "report": str(report)})
+    for year in sorted(years):
+        write_review_index(year, ctx)
+    return outcomes
+
+
+def validate_hash(path: Path) -> str:
+    from planstats.intake import file_hash
+
+    return file_hash(path)
+
+
+def _gx_project(ctx: Context, paths: list[Path]) -> Path:
+    """Validation results are kept per batch year so Data Docs stay small as years pass."""
+    del paths
+    return ctx.settings.gx_dir
+
+
+def _move(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(source), str(target))
+
+
+def data_docs(ctx: Context | None = None) -> Path:
+    ctx = ctx or context()
+    return validate.build_data_docs(ctx.settings.gx_dir)
+
+
+def write_review_index(year: int, ctx: Context | None = None) -> Path:
+    ctx = ctx or context()
+    rows = ctx.warehouse.rows("report/submissions_of_year", year=year)
+    docs = ctx.settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    return publish.write_review_index(year, rows, ctx.settings.reports / str(year) / "index.html",
+                                      docs)
+
+
+def run_rollup(plan_code: str, year: int, ctx: Context | None = None) -> int:
+    ctx = ctx or context()
+    return rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year)
+
+
+def statistics(plan_code: str, year: int, ctx: Context | None = None) -> list[rollup.StatRow]:
+    ctx = ctx or context()
+    return rollup.read(ctx.warehouse, ctx.catalog.plan(plan_code), year, ctx.regions)
+
+
+def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
+                       ctx: Context | None = None) -> dict[str, str]:
+    ctx = ctx or context()
+    plan = ctx.catalog.plan(plan_code)
+    rows = statistics(plan_code, year, ctx)
+    out = out_dir or ctx.settings.publish / str(year)
+    return {k: str(v) for k, v in publish.write_statistics(plan, year, rows, ctx.regions, out).items()}
+
+
+def plans_of_year(year: int, ctx: Context | None = None) -> list[str]:
+    ctx = ctx or context()
+    return [p.code for p in ctx.catalog.plans.values() if p.covers_year(year)]
+
+
+def make_template(region_code: str, year: int, out: Path, ctx: Context | None = None) -> Path:
+    """The pre-filled workbook for one county and year, with last year's values where known."""
+    ctx = ctx or context()
+    if region_code not in ctx.regions:
+        raise ValueError(f"未知的行政区划代码：{region_code}")
+    plans = validate.plans_for(ctx.catalog, ctx.regions, region_code, year)
+    if not plans:
+        raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
+    last = {r["indicator_code"]: r["value"] for r in ctx.warehouse.rows(
+        "report/current_values", region_code=region_code, year=year - 1)
+        if r["region_code"] == region_code}
+    return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out, last)

@@ -1,0 +1,73 @@
+"""The 规划指标年度统计 roll-up: computed in the warehouse by include/sql/rollup, read back here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from planstats.catalog import Plan
+from planstats.regions import RegionTree
+from planstats.warehouse import Warehouse
+
+ROW_FIELDS = ("plan_code", "region_code", "indicator_code", "year", "value", "numerator",
+              "denominator", "target", "comparator", "status", "completion_rate",
+              "reporting_regions", "expected_regions")
+
+
+@dataclass(frozen=True)
+class StatRow:
+    """One indicator at one region in one year, against the plan's target."""
+
+    plan_code: str
+    region_code: str
+    indicator_code: str
+    year: int
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    target: float
+    comparator: str
+    status: str
+    completion_rate: float | None
+    reporting_regions: int
+    expected_regions: int
+    direct: bool
+    expected_value: float | None
+    on_track: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {name: getattr(self, name) for name in ROW_FIELDS}
+        for key in ("value", "numerator", "denominator", "completion_rate"):
+            if out[key] is not None:
+                out[key] = round(out[key], 6)
+        out["expected_value"] = None if self.expected_value is None else round(self.expected_value, 6)
+        out["on_track"] = self.on_track
+        return out
+
+
+def compute(wh: Warehouse, plan: Plan, year: int) -> int:
+    """Materialise the plan's statistics for the year in agg_indicator_value; returns row count."""
+    params = {"plan_code": plan.code, "year": year}
+    with wh.engine.begin() as conn:
+        wh.run(conn, "rollup/delete_agg_indicator_value", params)
+        result = wh.run(conn, "rollup/agg_indicator_value", params)
+    return result.rowcount
+
+
+def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree) -> list[StatRow]:
+    """The materialised rows, plan owner first, then down the tree, in the plan's order."""
+    order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
+    seq = {ind.code: ind.seq for ind in plan.indicators}
+    rows = [
+        StatRow(
+            plan_code=r["plan_code"], region_code=r["region_code"],
+            indicator_code=r["indicator_code"], year=r["year"], value=r["value"],
+            numerator=r["numerator"], denominator=r["denominator"], target=r["target"],
+            comparator=r["comparator"], status=r["status"], completion_rate=r["completion_rate"],
+            reporting_regions=r["reporting_regions"], expected_regions=r["expected_regions"],
+            direct=bool(r["direct"]), expected_value=r["expected_value"],
+            on_track=None if r["on_track"] is None else bool(r["on_track"]),
+        )
+        for r in wh.rows("report/agg_indicator_value", plan_code=plan.code, year=year)
+    ]
+    return sorted(rows, key=lambda r: (order.get(r.region_code, len(order)), seq[r.indicator_code]))

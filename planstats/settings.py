@@ -1,0 +1,64 @@
+"""Settings read from the environment, each with a working default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live. Every field has an environment variable ``PLANSTATS_<FIELD>``."""
+
+    data_dir: Path
+    include_dir: Path
+    warehouse_url: str
+    inbox: Path
+    archive: Path
+    quarantine: Path
+    reports: Path
+    outbox: Path
+    publish: Path
+    gx_dir: Path
+    stable_seconds: float
+    max_file_mb: float
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data = _path("PLANSTATS_DATA_DIR", PROJECT_ROOT / "data")
+        return cls(
+            data_dir=data,
+            include_dir=_path("PLANSTATS_INCLUDE_DIR", PROJECT_ROOT / "include"),
+            warehouse_url=os.environ.get(
+                "PLANSTATS_WAREHOUSE_URL", f"sqlite:///{data / 'warehouse.sqlite'}"
+            ),
+            inbox=_path("PLANSTATS_INBOX", data / "inbox"),
+            archive=_path("PLANSTATS_ARCHIVE", data / "archive"),
+            quarantine=_path("PLANSTATS_QUARANTINE", data / "quarantine"),
+            reports=_path("PLANSTATS_REPORTS", data / "reports"),
+            outbox=_path("PLANSTATS_OUTBOX", data / "outbox"),
+            publish=_path("PLANSTATS_PUBLISH", data / "publish"),
+            gx_dir=_path("PLANSTATS_GX_DIR", data / "gx"),
+            stable_seconds=float(os.environ.get("PLANSTATS_STABLE_SECONDS", "2")),
+            max_file_mb=float(os.environ.get("PLANSTATS_MAX_FILE_MB", "20")),
+        )
+
+    @property
+    def sql_dir(self) -> Path:
+        return self.include_dir / "sql"
+
+    @property
+    def catalog_dir(self) -> Path:
+        return self.include_dir / "catalog"
+
+    @property
+    def expectations_dir(self) -> Path:
+        return self.include_dir / "expectations"

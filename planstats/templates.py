@@ -1,0 +1,165 @@
+"""The pre-filled county workbook: hard to fill wrongly, stamped with the template version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from planstats.catalog import Catalog, Concept, Plan
+from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
+from planstats.regions import RegionTree
+
+HEADER_ROW = 3
+DATA_HEADERS = ("指标代码", "指标名称", "单位", "目标值", "本年值", "分子", "分母", "说明",
+                "上年值", "分子含义", "分母含义", "所属规划")
+WIDTHS = (10, 44, 8, 18, 12, 12, 12, 30, 10, 34, 26, 28)
+INPUT_FILL = "FFF2CC"
+LOCKED_FILL = "F2F2F2"
+HEADER_FILL = "1F4E79"
+
+
+@dataclass(frozen=True)
+class TemplateRow:
+    concept: Concept
+    targets: str
+    plans: str
+
+
+def template_rows(catalog: Catalog, plans: list[Plan]) -> list[TemplateRow]:
+    """Every indicator the region must report: the union over its plans, each concept once."""
+    order: dict[str, list[tuple[Plan, str]]] = {}
+    for plan in sorted(plans, key=lambda p: -len(p.region_code.rstrip("0"))):
+        for ind in plan.indicators:
+            order.setdefault(ind.code, []).append((plan, ind.target_text))
+    rows = []
+    for code, uses in order.items():
+        if len(uses) == 1:
+            targets = uses[0][1]
+        else:
+            targets = "；".join(f"{p.short_name}{t}" for p, t in uses)
+        rows.append(TemplateRow(catalog.concepts[code], targets, "、".join(p.short_name for p, _ in uses)))
+    return rows
+
+
+GUIDE = (
+    "一、本表由县（市、区）填报，填好后放入本县的共享文件夹，系统自动接收并回复审核报告。",
+    "二、请勿修改指标代码、指标名称、单位、目标值等灰色单元格；只在黄色单元格填写。",
+    "三、“本年值”填写统计年度末的数值；百分比指标填写百分数（如 95.5 表示 95.5%），不带%号也可。",
+    "四、比率类指标须同时填写“分子”“分母”（含义见右侧两列），上级汇总按Σ分子÷Σ分母计算，"
+    "不是各地百分比的平均。满意度类指标在“分母”填写受访人数，作为加权平均的权重。",
+    "五、确无数据的指标，“本年值”留空，并在“说明”列写明原因；数值变化较大或超出常规范围的，"
+    "请在“说明”列说明原因，否则将标为“待核实”。",
+    "六、提交前可自行检查：planstats validate 文件名.xlsx（只检查，不入库）。",
+    "七、同一年度重复提交时，以最新一次通过审核的文件为准，历次提交均保留备查。",
+)
+
+
+def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], region_code: str,
+                   year: int, path: Path, last_year: dict[str, float] | None = None) -> Path:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    last_year = last_year or {}
+    region_name = regions.name(region_code)
+    thin = Side(style="thin", color="BFBFBF")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    input_fill = PatternFill("solid", fgColor=INPUT_FILL)
+    locked_fill = PatternFill("solid", fgColor=LOCKED_FILL)
+    unlocked = Protection(locked=False)
+
+    wb = Workbook()
+    guide = wb.active
+    guide.title = GUIDE_SHEET
+    guide["A1"] = f"{region_name}{year}年度规划指标统计填报说明"
+    guide["A1"].font = Font(bold=True, size=14)
+    for i, line in enumerate(GUIDE, start=3):
+        guide.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True)
+    guide.cell(row=len(GUIDE) + 4, column=1,
+               value="适用规划：" + "；".join(p.name for p in plans)).alignment = Alignment(wrap_text=True)
+    guide.column_dimensions["A"].width = 110
+    guide.protection.sheet = True
+
+    info = wb.create_sheet(INFO_SHEET)
+    info.append(["项目", "内容"])
+    values = {"行政区划代码": region_code, "统计年度": year, "填报单位": f"{region_name}",
+              "填报人": None, "联系电话": None, "填报日期": None, "模板版本": catalog.template_version}
+    editable = {"填报单位", "填报人", "联系电话", "填报日期"}
+    for key, value in values.items():
+        info.append([key, value])
+        cell = info.cell(row=info.max_row, column=2)
+        cell.border = border
+        if key in editable:
+            cell.protection = unlocked
+            cell.fill = input_fill
+        else:
+            cell.fill = locked_fill
+    info["B2"].number_format = "@"
+    for cell in info[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+    info.column_dimensions["A"].width = 16
+    info.column_dimensions["B"].width = 36
+    info.protection.sheet = True
+
+    ws = wb.create_sheet(DATA_SHEET)
+    ws["A1"] = f"{region_name}（{region_code}）{year}年度规划指标统计表"
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = "只填写黄色单元格；比率类指标须填写分子、分母。模板版本：" + catalog.template_version
+    ws["A2"].font = Font(color="7F7F7F")
+    for col, (name, width) in enumerate(zip(DATA_HEADERS, WIDTHS, strict=True), start=1):
+        cell = ws.cell(row=HEADER_ROW, column=col, value=name)
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = border
+        ws.column_dimensions[cell.column_letter].width = width
+    rows = template_rows(catalog, plans)
+    for r, item in enumerate(rows, start=HEADER_ROW + 1):
+        c = item.concept
+        needs_num = c.aggregation == "ratio"
+        needs_den = c.aggregation in ("ratio", "weighted_mean")
+        cells = [c.code, c.name, c.unit, item.targets, None, None, None, None,
+                 last_year.get(c.code), c.numerator or "", c.denominator or "", item.plans]
+        for col, value in enumerate(cells, start=1):
+            cell = ws.cell(row=r, column=col, value=value)
+            cell.border = border
+            cell.alignment = Alignment(vertical="center", wrap_text=col in (2, 4, 8, 10, 11, 12))
+            editable_cell = col in (5, 8) or (col == 6 and needs_num) or (col == 7 and needs_den)
+            if editable_cell:
+                cell.protection = unlocked
+                cell.fill = input_fill
+            else:
+                cell.fill = locked_fill
+        _add_validation(ws, DataValidation, c, r)
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
+    ws.protection.sheet = True
+    ws.protection.formatColumns = False
+    ws.protection.formatRows = False
+    wb.active = wb.index(ws)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _add_validation(ws, data_validation, concept: Concept, row: int) -> None:  # noqa: ANN001
+    low = concept.valid_min if concept.valid_min is not None else 0
+    kind = "whole" if concept.integer else "decimal"
+    if concept.valid_max is None:
+        bounds = {"operator": "greaterThanOrEqual", "formula1": f"{low:g}"}
+        wording = f"不小于{low:g}"
+    else:
+        bounds = {"operator": "between", "formula1": f"{low:g}", "formula2": f"{concept.valid_max:g}"}
+        wording = f"{low:g}～{concept.valid_max:g}之间"
+    rule = data_validation(type=kind, allow_blank=True, showErrorMessage=True,
+                           errorTitle="数值超出范围",
+                           error=f"{concept.name}应为{wording}的{'整数' if concept.integer else '数值'}"
+                                 f"（单位：{concept.unit}）。", **bounds)
+    rule.add(f"E{row}")
+    ws.add_data_validation(rule)
+    if concept.aggregation in ("ratio", "weighted_mean"):
+        parts = data_validation(type="decimal", operator="greaterThanOrEqual", formula1="0",
+                                allow_blank=True, showErrorMessage=True, errorTitle="数值无效",
+                                error="分子、分母应为不小于0的数值。")
+        parts.add(f"F{row}:G{row}")
+        ws.add_data_validation(parts)

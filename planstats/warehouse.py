@@ -1,0 +1,122 @@
+"""The warehouse: SQLAlchemy 2 engine, the SQL files under include/sql, dimension sync.
+
+Every statement lives in ``include/sql/<layer>/<name>.sql`` and runs unchanged on SQLite and
+PostgreSQL; the one dialect-specific piece (SQLite pragmas) is ``_on_sqlite_connect``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from planstats.catalog import Catalog
+from planstats.regions import RegionTree
+
+
+class Sql:
+    """Named SQL statements read from files: ``sql('rollup/agg_indicator_value')``."""
+
+    def __init__(self, sql_dir: Path) -> None:
+        self.sql_dir = sql_dir
+
+    @cache  # noqa: B019 - one Sql per sql_dir, kept for the process
+    def __call__(self, name: str):  # noqa: ANN204 - returns sqlalchemy TextClause
+        return text((self.sql_dir / f"{name}.sql").read_text(encoding="utf-8"))
+
+    def schema(self) -> list[str]:
+        return [p.stem for p in sorted((self.sql_dir / "schema").glob("*.sql"))]
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("pragma journal_mode=wal")
+    cursor.execute("pragma busy_timeout=30000")
+    cursor.execute("pragma synchronous=normal")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        event.listen(engine, "connect", _on_sqlite_connect)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class Warehouse:
+    """Connections and the named statements of one warehouse."""
+
+    def __init__(self, url: str, sql_dir: Path) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.sql = Sql(sql_dir)
+
+    def create_schema(self) -> None:
+        with self.engine.begin() as conn:
+            for name in self.sql.schema():
+                conn.execute(self.sql(f"schema/{name}"))
+
+    def run(self, conn: Connection, name: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None):  # noqa: ANN201,E501
+        """Execute a named statement; a list of parameter sets runs as one executemany."""
+        if isinstance(params, Sequence) and not params:
+            return None
+        return conn.execute(self.sql(name), params if params is not None else {})
+
+    def rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(self.sql(name), params)]
+
+    def sync_dimensions(self, catalog: Catalog, regions: RegionTree) -> None:
+        """Upsert regions, their closure, plans and indicators from configuration."""
+        with self.engine.begin() as conn:
+            self.sync_regions(conn, regions, regions.by_code)
+            self.run(conn, "load/dim_indicator", [
+                {"indicator_code": c.code, "name": c.name, "unit": c.unit,
+                 "aggregation": c.aggregation, "scale": c.scale, "numerator_def": c.numerator,
+                 "denominator_def": c.denominator, "valid_min": c.valid_min,
+                 "valid_max": c.valid_max}
+                for c in catalog.concepts.values()
+            ])
+            self.run(conn, "load/dim_plan", [
+                {"plan_code": p.code, "name": p.name, "region_code": p.region_code,
+                 "period_start": p.period_start, "period_end": p.period_end,
+                 "baseline_year": p.baseline_year, "deadline": p.deadline}
+                for p in catalog.plans.values()
+            ])
+            self.run(conn, "load/plan_indicator", [
+                {"plan_code": p.code, "indicator_code": i.code, "seq": i.seq,
+                 "category": i.category, "name": i.name, "target_text": i.target_text,
+                 "comparator": i.comparator, "target": i.target, "attribute": i.attribute,
+                 "target_year": i.target_year, "baseline": i.baseline,
+                 "baseline_year": i.baseline_year}
+                for p in catalog.plans.values() for i in p.indicators
+            ])
+
+    def sync_regions(self, conn: Connection, regions: RegionTree, codes: Iterable[str]) -> None:
+        """Upsert the given regions and their closure rows."""
+        codes = list(codes)
+        self.run(conn, "load/dim_region", [
+            {"region_code": c, "name": regions[c].name, "level": regions[c].level,
+             "parent_code": regions[c].parent}
+            for c in codes
+        ])
+        self.run(conn, "load/region_closure", [
+            {"ancestor_code": a, "descendant_code": c, "depth": depth}
+            for c in codes for depth, a in enumerate(regions.ancestors(c))
+        ])
+
+
+@cache
+def warehouse_for(url: str, sql_dir: Path) -> Warehouse:
+    """One warehouse (engine and pool) per URL for the process, schema created on first use."""
+    warehouse = Warehouse(url, sql_dir)
+    warehouse.create_schema()
+    return warehouse
