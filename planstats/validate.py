@@ -173,12 +173,15 @@ def add_ratio_gap(df: Any, catalog: Catalog) -> None:
 
 
 @cache
-def gx_context(project_dir: Path):  # noqa: ANN201 - great_expectations FileDataContext
-    """A file-backed GX project, created once per process and directory."""
+def gx_context(project_dir: Path | None):  # noqa: ANN201 - a great_expectations context
+    """A file-backed GX project, once per process and directory; None keeps nothing on disk."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    if project_dir is None:
+        context = gx.get_context(mode="ephemeral")
+    else:
+        context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     return context
 
@@ -198,7 +201,7 @@ def _gx_suite(context: Any, suite_path: Path) -> Any:
 
 
 def run_expectations(df: Any, suite_names: list[str], expectations_dir: Path,
-                     project_dir: Path) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+                     project_dir: Path | None) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Run the named suites over ``df`` in one checkpoint; return (meta, unexpected rows) pairs."""
     import great_expectations as gx
 
@@ -235,7 +238,7 @@ def build_data_docs(project_dir: Path) -> Path:
 
 
 def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Path,
-                 project_dir: Path) -> None:
+                 project_dir: Path | None) -> None:
     """Run the suites over every submission that could be read and attach the issues."""
     usable = [c for c in checked if not c.submission.fatal and c.submission.rows]
     if not usable:
