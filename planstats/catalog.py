@@ -147,9 +147,9 @@ def normalise_name(name: str) -> str:
     return to_simplified(text)
 
 
-def _req(entry: dict[str, Any], key: str, where: str) -> Any:
+def _req(entry: dict[str, Any], key: str, where: str, why: str = "") -> Any:
     if entry.get(key) in (None, ""):
-        raise CatalogError(f"{where}: field '{key}' is missing")
+        raise CatalogError(f"{where}: field '{key}' is missing{why}")
     return entry[key]
 
 
@@ -163,9 +163,9 @@ def _concept(entry: dict[str, Any], where: str) -> Concept:
         )
     if aggregation == "ratio":
         for key in ("numerator", "denominator", "scale"):
-            _req(entry, key, where + " (a ratio needs 分子/分母 definitions and a scale)")
+            _req(entry, key, where, " (a ratio needs 分子/分母 definitions and a scale)")
     if aggregation == "weighted_mean":
-        _req(entry, "weight", where + " (a weighted mean names its weight)")
+        _req(entry, "weight", where, " (a weighted mean names its weight)")
     low, high = (list(entry.get("valid_range") or [None, None]) + [None, None])[:2]
     direction = entry.get("direction", "higher")
     if direction not in ("higher", "lower"):

@@ -174,7 +174,8 @@ def _read_csv(sub: Submission) -> None:
     _read_table(sub, rows, sub.path.name, first_row=1)
     regions = {r.region_code for r in sub.rows if r.region_code}
     years = {r.raw.get("统计年度") for r in sub.rows if r.raw.get("统计年度")}
-    sub.info["行政区划代码"] = min(regions, key=len) if regions else ""
+    # The file's region is its county: rows may be the county itself or units below it.
+    sub.info["行政区划代码"] = min(regions, key=len)[:6] if regions else ""
     if len(years) > 1:
         sub.error("mixed_years", f"一个文件只能填报一个统计年度，本文件含有：{'、'.join(sorted(years))}。",
                   "a file may carry one statistics year only", sheet=sub.data_sheet, column="统计年度")

@@ -130,8 +130,7 @@ def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None
             if concept:
                 row.indicator_code = concept.code
     required = {ind.code: ind for plan in plans for ind in plan.indicators}
-    present = {row.indicator_code for row in sub.rows if (row.region_code or sub.region_code)
-               == sub.region_code}
+    present = {row.indicator_code for row in sub.rows}  # by the county or units below it
     for code, ind in required.items():
         if code not in present:
             sub.issues.append(Issue(WARNING, "missing_value",

@@ -1,0 +1,6 @@
+# Production image: Airflow 3.3 with the planstats package and its pinned dependencies.
+FROM apache/airflow:3.3.2-python3.11
+COPY --chown=airflow:0 requirements.txt constraints.txt pyproject.toml README.md /opt/planstats/
+COPY --chown=airflow:0 planstats /opt/planstats/planstats
+RUN pip install --no-cache-dir -r /opt/planstats/requirements.txt -c /opt/planstats/constraints.txt \
+    && pip install --no-cache-dir --no-deps /opt/planstats

@@ -1,0 +1,78 @@
+"""Roll-ups checked against values computed by hand (tests/rollup_case.py)."""
+
+import pytest
+
+from planstats import pipeline
+from tests.rollup_case import CITY, make_include, write_inbox
+
+
+@pytest.fixture
+def city_stats(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
+    ctx = pipeline.context()
+    write_inbox(ctx.settings.inbox, 2023)
+    outcomes = pipeline.ingest(ctx=ctx)
+    assert {o["status"] for o in outcomes} == {"accepted"}, outcomes
+    pipeline.run_rollup("test-city", 2023, ctx)
+    rows = pipeline.statistics("test-city", 2023, ctx)
+    return {(r.region_code, r.indicator_code): r for r in rows}
+
+
+def test_rate_is_ratio_of_sums_not_mean_of_percentages(city_stats):
+    city = city_stats[(CITY, "ZB9001")]
+    # Σ分子 = 45 + 30 + (8 + 1) + 20 = 104, Σ分母 = 50 + 40 + (10 + 10) + 20 = 130
+    assert (city.numerator, city.denominator) == (104, 130)
+    assert city.value == pytest.approx(80.0)
+    mean_of_percentages = (90 + 75 + 45 + 100) / 4
+    assert city.value != pytest.approx(mean_of_percentages)
+    assert city.status == "未达标" and city.completion_rate == pytest.approx(80 / 90)
+
+
+def test_baseline_trajectory_judges_2023_before_2025(city_stats):
+    city = city_stats[(CITY, "ZB9001")]
+    assert city.expected_value == pytest.approx(70 + (90 - 70) * 3 / 5)  # 82
+    assert city.on_track is False
+    assert city_stats[("511922", "ZB9001")].on_track is True
+
+
+def test_county_reporting_itself_is_not_counted_again_through_its_community(city_stats):
+    enyang = city_stats[("511903", "ZB9001")]
+    assert enyang.direct and enyang.value == pytest.approx(75.0)
+    assert city_stats[(CITY, "ZB9002")].value == 30 + 20 + (4 + 6) + 15
+
+
+def test_county_reporting_only_through_communities_is_aggregated(city_stats):
+    tongjiang = city_stats[("511921", "ZB9001")]
+    assert not tongjiang.direct
+    assert (tongjiang.numerator, tongjiang.denominator) == (9, 20)
+    assert tongjiang.value == pytest.approx(45.0)
+    assert city_stats[("511921", "ZB9004")].value == pytest.approx(90.0)
+
+
+def test_missing_county_is_counted_and_its_row_is_missing(city_stats):
+    city = city_stats[(CITY, "ZB9001")]
+    assert (city.reporting_regions, city.expected_regions) == (4, 5)
+    missing = city_stats[("511923", "ZB9001")]
+    assert missing.value is None and missing.status == "缺报" and missing.completion_rate is None
+
+
+def test_ceiling_target_and_inverse_completion(city_stats):
+    city = city_stats[(CITY, "ZB9003")]
+    assert city.comparator == "<=" and city.value == 4 + 8 + (3 + 2) + 3
+    assert city.status == "未达标" and city.completion_rate == pytest.approx(10 / 20)
+    enyang = city_stats[("511903", "ZB9003")]
+    assert enyang.status == "达标" and enyang.completion_rate == pytest.approx(10 / 8)
+
+
+def test_weighted_mean_uses_the_weights(city_stats):
+    city = city_stats[(CITY, "ZB9004")]
+    expected = (92 * 100 + 88 * 300 + 95 * 50 + 85 * 50 + 80 * 100) / 600
+    assert city.value == pytest.approx(expected)
+    assert city.denominator == 600
+
+
+def test_rerunning_the_rollup_gives_identical_rows(city_stats):
+    ctx = pipeline.context()
+    pipeline.run_rollup("test-city", 2023, ctx)
+    again = {(r.region_code, r.indicator_code): r for r in pipeline.statistics("test-city", 2023, ctx)}
+    assert again == city_stats

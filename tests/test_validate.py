@@ -1,0 +1,135 @@
+"""Dry runs on real templates with planted mistakes: the right indicator, row and column."""
+
+import csv
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from planstats import pipeline
+from planstats.templates import HEADER_ROW
+
+ENYANG = "511903"
+
+
+def row_of(code: str) -> int:
+    return HEADER_ROW + int(code[2:])  # 恩阳区's template lists ZB0001… in plan order
+
+
+def issues(result: dict, severity: str = "error") -> list[dict]:
+    return [i for i in result["issues"] if i["severity"] == severity]
+
+
+def test_good_workbook_is_accepted_and_previews_all_values_as_new(ctx, make_workbook, tmp_path):
+    path = make_workbook(tmp_path / "good.xlsx")
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "accepted", result["issues"]
+    assert (result["region_code"], result["year"]) == (ENYANG, 2023)
+    assert result["summary"] == {"values": 37, "new": 37, "updated": 0, "unchanged": 0,
+                                 "rejected": 0}
+    assert not list((ctx.settings.data_dir).glob("gx")), "a dry run writes nothing"
+
+
+def test_planted_errors_name_the_indicator_row_and_column(ctx, make_workbook, tmp_path):
+    good = pipeline.validate_file(make_workbook(tmp_path / "ok.xlsx"), ctx)
+    assert good["status"] == "accepted"
+    path = make_workbook(tmp_path / "bad.xlsx", overrides={
+        "ZB0001": (120, 12, 10),          # rate over 100, 分子 > 分母
+        "ZB0005": ("九十", 9, 10),         # text in a number cell
+        "ZB0017": (3.5, None, None),      # a count that is not whole
+        "ZB0020": (90, None, 40),         # rate without 分子
+    })
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "rejected"
+    found = {(i["rule"], i["indicator_code"], i["row"], i["column"]) for i in issues(result)}
+    assert ("value_range", "ZB0001", row_of("ZB0001"), "E") in found
+    assert ("ratio_parts", "ZB0001", row_of("ZB0001"), "F") in found
+    assert ("numeric", "ZB0005", row_of("ZB0005"), "E") in found
+    assert ("integer", "ZB0017", row_of("ZB0017"), "E") in found
+    assert ("ratio_parts", "ZB0020", row_of("ZB0020"), "F") in found
+    assert all(i["sheet"] == "指标数据" for i in issues(result))
+    numeric = next(i for i in issues(result) if i["rule"] == "numeric")
+    assert numeric["value"] == "九十" and "应填写数字" in numeric["message"]
+    assert not any(i["rule"] == "missing_value" and i["indicator_code"] == "ZB0005"
+                   for i in result["issues"]), "a cell already in error is not also 缺报"
+
+
+def test_missing_value_is_a_warning_listed_as_missing(ctx, make_workbook, tmp_path):
+    path = make_workbook(tmp_path / "gap.xlsx", overrides={"ZB0031": (None, None, None)})
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "accepted_with_warnings"
+    (warning,) = issues(result, "warning")
+    assert (warning["rule"], warning["indicator_code"], warning["row"]) == (
+        "missing_value", "ZB0031", row_of("ZB0031"))
+    assert "缺报" in warning["message"]
+
+
+def test_outdated_template_version_is_refused_with_the_version_to_download(
+        ctx, make_workbook, tmp_path):
+    path = make_workbook(tmp_path / "old.xlsx")
+    wb = load_workbook(path)
+    wb["填报信息"]["B8"] = "T00000000"
+    wb.save(path)
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "rejected"
+    (err,) = issues(result)
+    assert err["rule"] == "template_version" and ctx.catalog.template_version in err["message"]
+    assert (err["sheet"], err["row"], err["column"]) == ("填报信息", 8, "B")
+
+
+def test_file_in_another_countys_folder_is_rejected_whole(ctx, make_workbook):
+    path = make_workbook(ctx.settings.inbox / "511902" / "enyang.xlsx")
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "rejected"
+    assert [i["rule"] for i in issues(result)] == ["ownership"]
+    assert "恩阳区" in issues(result)[0]["message"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk"])
+def test_csv_in_any_accepted_encoding_reads_the_same(ctx, tmp_path, encoding):
+    from tests.conftest import good_values
+
+    values = good_values(ctx, ENYANG, 2022)
+    path = tmp_path / f"data-{encoding}.csv"
+    with path.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["说明：恩阳区 2022 年度"])
+        writer.writerow([])
+        writer.writerow(["行政区划代码", "统计年度", "指标代码", "指标名称", "本年值", "分子", "分母",
+                         "说明"])
+        for code, (value, num, den) in values.items():
+            shown = f"{value}%" if ctx.catalog.concepts[code].unit == "%" else value
+            writer.writerow([ENYANG, 2022, code, "", shown, num, den, ""])
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "accepted", result["issues"]
+    assert result["summary"]["values"] == 37
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rule"),
+    [("empty.xlsx", b"", "file_unreadable"),
+     ("renamed.xlsx", b"<html><body>not excel</body></html>", "file_unreadable"),
+     ("truncated.xlsx", b"PK\x03\x04\x14\x00\x00\x00", "file_unreadable"),
+     ("random.csv", bytes(range(256)) * 4, "file_encoding"),
+     ("notes.txt", b"hello", "file_type")],
+)
+def test_unreadable_files_get_a_chinese_message_not_a_traceback(ctx, tmp_path, name, content,
+                                                                rule):
+    path = tmp_path / name
+    path.write_bytes(content)
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "rejected"
+    assert [i["rule"] for i in result["issues"]] == [rule]
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in result["issues"][0]["message"])
+
+
+def test_validate_cli_exit_codes_and_json(ctx, make_workbook, tmp_path, capsys):
+    from planstats.cli import main
+
+    good = make_workbook(tmp_path / "good.xlsx")
+    assert main(["validate", str(good), "--json"]) == 0
+    bad = Path(tmp_path / "bad.xlsx")
+    bad.write_bytes(b"garbage")
+    assert main(["validate", str(bad), "--json"]) == 1
+    out = capsys.readouterr().out
+    assert '"status": "accepted"' in out and '"status": "rejected"' in out
