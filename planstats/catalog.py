@@ -114,9 +114,28 @@ class Catalog:
             known = ", ".join(sorted(self.plans))
             raise CatalogError(f"unknown plan {code!r}; known plans: {known}") from None
 
+    def plans_for(self, region_chain: list[str], year: int) -> list[Plan]:
+        """Plans owned by a region of the chain (a region and its ancestors) in period that year."""
+        chain = set(region_chain)
+        return [p for p in self.plans.values() if p.region_code in chain and p.covers_year(year)]
+
     def concept_by_name(self, name: str) -> Concept | None:
         """Match an indicator name in any spelling (simplified, traditional, alias)."""
         return self.concepts.get(self.names.get(normalise_name(name), ""))
+
+
+def required_indicators(plans: list[Plan], region_code: str) -> dict[str, list[tuple[Plan, Indicator]]]:
+    """Concept code → the (plan, indicator) pairs asking the region for it, most local plan first.
+
+    An ``owner_only`` indicator is asked of its plan's owner region only.
+    """
+    out: dict[str, list[tuple[Plan, Indicator]]] = {}
+    for plan in sorted(plans, key=lambda p: -len(p.region_code.rstrip("0"))):
+        for ind in plan.indicators:
+            if ind.concept.aggregation == "owner_only" and plan.region_code != region_code:
+                continue
+            out.setdefault(ind.code, []).append((plan, ind))
+    return out
 
 
 _TARGET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (

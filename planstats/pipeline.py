@@ -204,7 +204,7 @@ def make_template(region_code: str, year: int, out: Path, ctx: Context | None = 
     ctx = ctx or context()
     if region_code not in ctx.regions:
         raise ValueError(f"未知的行政区划代码：{region_code}")
-    plans = validate.plans_for(ctx.catalog, ctx.regions, region_code, year)
+    plans = ctx.catalog.plans_for(ctx.regions.ancestors(region_code), year)
     if not plans:
         raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
     last = {r["indicator_code"]: r["value"] for r in ctx.warehouse.rows(

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planstats.catalog import Concept
+from planstats.catalog import Concept, required_indicators
 from planstats.templates import HEADER_ROW
 
 if TYPE_CHECKING:
@@ -46,6 +46,18 @@ def sample_values(concept: Concept, target: float, comparator: str, year: int, f
     return round(value, 3), None, None
 
 
+def year_values(ctx: Context, region: str, year: int,
+                rng: random.Random) -> dict[str, tuple[Any, Any, Any]]:
+    """Values for every indicator the region reports that year, on the most local plan's path."""
+    plans = ctx.catalog.plans_for(ctx.regions.ancestors(region), year)
+    values = {}
+    for code, uses in required_indicators(plans, region).items():
+        plan, ind = uses[0]
+        values[code] = sample_values(ind.concept, ind.target, ind.comparator, year,
+                                     plan.period_start, plan.period_end, rng)
+    return values
+
+
 def fill_workbook(path: Path, values: dict[str, tuple[Any, Any, Any]], reporter: str,
                   notes: dict[str, str] | None = None) -> None:
     from openpyxl import load_workbook
@@ -69,7 +81,6 @@ def write_samples(ctx: Context, region: str, years: Iterable[int], inbox: Path,
                   broken: bool = True, seed: int = 2025) -> list[Path]:
     """One good workbook per year, and (with ``broken``) files a county might really send."""
     from planstats.pipeline import make_template
-    from planstats.validate import plans_for
 
     folder = inbox / region
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,13 +89,7 @@ def write_samples(ctx: Context, region: str, years: Iterable[int], inbox: Path,
     years = list(years)
     for year in years:
         rng = random.Random(f"{seed}-{region}-{year}")
-        plans = plans_for(ctx.catalog, ctx.regions, region, year)
-        values = {}
-        for plan in plans:
-            for ind in plan.indicators:
-                values.setdefault(ind.code, sample_values(
-                    ind.concept, ind.target, ind.comparator, year, plan.period_start,
-                    plan.period_end, rng))
+        values = year_values(ctx, region, year, rng)
         path = folder / f"{name}_{year}年度规划指标统计.xlsx"
         make_template(region, year, path, ctx)
         fill_workbook(path, values, reporter="张三")

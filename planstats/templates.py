@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from planstats.catalog import Catalog, Concept, Plan
+from planstats.catalog import Catalog, Concept, Plan, required_indicators
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
 from planstats.regions import RegionTree
 
@@ -25,19 +25,16 @@ class TemplateRow:
     plans: str
 
 
-def template_rows(catalog: Catalog, plans: list[Plan]) -> list[TemplateRow]:
+def template_rows(catalog: Catalog, plans: list[Plan], region_code: str) -> list[TemplateRow]:
     """Every indicator the region must report: the union over its plans, each concept once."""
-    order: dict[str, list[tuple[Plan, str]]] = {}
-    for plan in sorted(plans, key=lambda p: -len(p.region_code.rstrip("0"))):
-        for ind in plan.indicators:
-            order.setdefault(ind.code, []).append((plan, ind.target_text))
     rows = []
-    for code, uses in order.items():
+    for code, uses in required_indicators(plans, region_code).items():
         if len(uses) == 1:
-            targets = uses[0][1]
+            targets = uses[0][1].target_text
         else:
-            targets = "；".join(f"{p.short_name}{t}" for p, t in uses)
-        rows.append(TemplateRow(catalog.concepts[code], targets, "、".join(p.short_name for p, _ in uses)))
+            targets = "；".join(f"{p.short_name}{i.target_text}" for p, i in uses)
+        plans_text = "、".join(p.short_name for p, _ in uses)
+        rows.append(TemplateRow(catalog.concepts[code], targets, plans_text))
     return rows
 
 
@@ -114,7 +111,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = border
         ws.column_dimensions[cell.column_letter].width = width
-    rows = template_rows(catalog, plans)
+    rows = template_rows(catalog, plans, region_code)
     for r, item in enumerate(rows, start=HEADER_ROW + 1):
         c = item.concept
         needs_num = c.aggregation == "ratio"

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from planstats.catalog import Catalog, Plan
+from planstats.catalog import Catalog, Plan, required_indicators
 from planstats.intake import Submission
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
@@ -61,12 +61,6 @@ def sorted_issues(issues: Iterable[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.severity != ERROR, i.row or 0, i.column or "", i.rule))
 
 
-def plans_for(catalog: Catalog, regions: RegionTree, region_code: str, year: int) -> list[Plan]:
-    """Plans whose tree holds the region and whose period holds the year."""
-    chain = set(regions.ancestors(region_code))
-    return [p for p in catalog.plans.values() if p.region_code in chain and p.covers_year(year)]
-
-
 def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> list[Plan]:
     """Region, year, ownership, template version and indicator rows; returns the plans that apply."""
     info_row = {k: int(v) for k, v in sub.info.items() if k.endswith("@row")}
@@ -104,7 +98,7 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  f"invalid statistics year {year_text!r}", value=year_text, **year_where)
         return []
     sub.year = year
-    plans = plans_for(catalog, regions, region, year)
+    plans = catalog.plans_for(regions.ancestors(region), year)
     if not plans:
         sub.fail("year_out_of_period", f"{year} 年不在适用于“{regions.name(region)}”的任何规划期内。",
                  f"no plan covers {region} in {year}", value=year, **year_where)
@@ -129,9 +123,9 @@ def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None
             concept = catalog.concept_by_name(row.name)
             if concept:
                 row.indicator_code = concept.code
-    required = {ind.code: ind for plan in plans for ind in plan.indicators}
     present = {row.indicator_code for row in sub.rows}  # by the county or units below it
-    for code, ind in required.items():
+    for code, uses in required_indicators(plans, sub.region_code or "").items():
+        ind = uses[0][1]
         if code not in present:
             sub.issues.append(Issue(WARNING, "missing_value",
                                     f"缺少指标“{ind.concept.name}”（{code}）的数据行（缺报）。",

@@ -103,17 +103,9 @@ def good_values(ctx, region: str, year: int) -> dict:  # noqa: ANN001
     """Plausible values for every indicator the region reports in the year."""
     import random
 
-    from planstats.samples import sample_values
-    from planstats.validate import plans_for
+    from planstats.samples import year_values
 
-    rng = random.Random(f"test-{region}-{year}")
-    values: dict = {}
-    for plan in plans_for(ctx.catalog, ctx.regions, region, year):
-        for ind in plan.indicators:
-            values.setdefault(ind.code, sample_values(ind.concept, ind.target, ind.comparator,
-                                                      year, plan.period_start, plan.period_end,
-                                                      rng))
-    return values
+    return year_values(ctx, region, year, random.Random(f"test-{region}-{year}"))
 
 
 @pytest.fixture
