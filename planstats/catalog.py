@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -104,7 +105,6 @@ class Plan:
 class Catalog:
     plans: dict[str, Plan]
     concepts: dict[str, Concept]
-    template_version: str
     names: dict[str, str] = field(default_factory=dict)
 
     def plan(self, code: str) -> Plan:
@@ -299,15 +299,13 @@ def load_catalog(catalog_dir: Path) -> Catalog:
     for plan in plans.values():
         for ind in plan.indicators:
             names.setdefault(normalise_name(ind.name), ind.code)
-    return Catalog(
-        plans=plans, concepts=concepts, template_version=template_version(concepts), names=names
-    )
+    return Catalog(plans=plans, concepts=concepts, names=names)
 
 
-def template_version(concepts: dict[str, Concept]) -> str:
-    """A stamp that changes only when what a workbook column means changes (code, unit, rule)."""
+def template_version(concepts: Iterable[Concept]) -> str:
+    """Stamp of a workbook: changes only when the rows it asks for, or what they mean, change."""
     digest = hashlib.sha256()
-    for c in sorted(concepts.values(), key=lambda c: c.code):
+    for c in concepts:
         digest.update(f"{c.code}|{c.unit}|{c.aggregation}|{c.scale}|{c.integer}\n".encode())
     return "T" + digest.hexdigest()[:8]
 

@@ -15,7 +15,7 @@ def catalog_json(catalog: Catalog, plan_code: str | None = None) -> list[dict[st
             "code": plan.code, "name": plan.name, "region_code": plan.region_code,
             "period_start": plan.period_start, "period_end": plan.period_end,
             "baseline_year": plan.baseline_year, "deadline": plan.deadline,
-            "source": plan.source, "template_version": catalog.template_version,
+            "source": plan.source,
             "indicators": [{
                 "code": i.code, "seq": i.seq, "name": i.name, "concept_name": i.concept.name,
                 "aliases": list(i.concept.aliases), "unit": i.concept.unit,

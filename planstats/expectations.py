@@ -97,7 +97,6 @@ def plan_suite(plan: Plan, catalog: Catalog) -> dict[str, Any]:
     return {
         "name": plan.code,
         "meta": {"generated_from": f"include/catalog/plans/{plan.code}.yaml",
-                 "template_version": catalog.template_version,
                  "indicators": len(plan.indicators)},
         "expectations": value_expectations([ind.concept for ind in plan.indicators]),
     }
@@ -107,8 +106,7 @@ def submission_suite(catalog: Catalog) -> dict[str, Any]:
     codes = sorted(catalog.concepts)
     return {
         "name": SUITE_SUBMISSION,
-        "meta": {"generated_from": "include/catalog/concepts",
-                 "template_version": catalog.template_version},
+        "meta": {"generated_from": "include/catalog/concepts"},
         "expectations": [
             _exp("expect_column_values_to_be_in_set",
                  {"column": "indicator_code", "value_set": codes}, "unknown_indicator", "error",

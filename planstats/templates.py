@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from planstats.catalog import Catalog, Concept, Plan, required_indicators
+from planstats.catalog import Catalog, Concept, Plan, required_indicators, template_version
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
 from planstats.regions import RegionTree
 
@@ -58,6 +58,8 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     from openpyxl.worksheet.datavalidation import DataValidation
 
     last_year = last_year or {}
+    rows = template_rows(catalog, plans, region_code)
+    version = template_version(row.concept for row in rows)
     region_name = regions.name(region_code)
     thin = Side(style="thin", color="BFBFBF")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -80,7 +82,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     info = wb.create_sheet(INFO_SHEET)
     info.append(["项目", "内容"])
     values = {"行政区划代码": region_code, "统计年度": year, "填报单位": f"{region_name}",
-              "填报人": None, "联系电话": None, "填报日期": None, "模板版本": catalog.template_version}
+              "填报人": None, "联系电话": None, "填报日期": None, "模板版本": version}
     editable = {"填报单位", "填报人", "联系电话", "填报日期"}
     for key, value in values.items():
         info.append([key, value])
@@ -102,7 +104,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     ws = wb.create_sheet(DATA_SHEET)
     ws["A1"] = f"{region_name}（{region_code}）{year}年度规划指标统计表"
     ws["A1"].font = Font(bold=True, size=14)
-    ws["A2"] = "只填写黄色单元格；比率类指标须填写分子、分母。模板版本：" + catalog.template_version
+    ws["A2"] = "只填写黄色单元格；比率类指标须填写分子、分母。模板版本：" + version
     ws["A2"].font = Font(color="7F7F7F")
     for col, (name, width) in enumerate(zip(DATA_HEADERS, WIDTHS, strict=True), start=1):
         cell = ws.cell(row=HEADER_ROW, column=col, value=name)
@@ -111,7 +113,6 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = border
         ws.column_dimensions[cell.column_letter].width = width
-    rows = template_rows(catalog, plans, region_code)
     for r, item in enumerate(rows, start=HEADER_ROW + 1):
         c = item.concept
         needs_num = c.aggregation == "ratio"

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from planstats.catalog import Catalog, Plan, required_indicators
+from planstats.catalog import Catalog, Plan, required_indicators, template_version
 from planstats.intake import Submission
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
@@ -104,16 +104,21 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  f"no plan covers {region} in {year}", value=year, **year_where)
         return []
     sub.template_version = sub.info.get("模板版本") or None
-    if sub.kind == "xlsx" and sub.template_version != catalog.template_version:
+    current = template_version(c for c in _required_concepts(catalog, plans, region))
+    if sub.kind == "xlsx" and sub.template_version != current:
         sub.fail("template_version",
-                 f"模板版本“{sub.template_version or '无'}”已过期，请下载 {catalog.template_version} "
+                 f"模板版本“{sub.template_version or '无'}”已过期，请下载 {current} "
                  f"版模板（planstats template --region {region} --year {year}）重新填报。",
-                 f"template version {sub.template_version!r} is outdated; use "
-                 f"{catalog.template_version}", value=sub.template_version,
+                 f"template version {sub.template_version!r} is outdated; use {current}",
+                 value=sub.template_version,
                  **{**where, "row": info_row.get("模板版本@row")})
         return []
     _resolve_codes(sub, catalog, plans)
     return plans
+
+
+def _required_concepts(catalog: Catalog, plans: list[Plan], region: str) -> list[Any]:
+    return [catalog.concepts[code] for code in required_indicators(plans, region)]
 
 
 def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None:
