@@ -79,15 +79,15 @@ def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[vali
             item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
         checked.append(item)
     validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
-    for item in checked:
-        item.summary = load.compare_with_current(ctx.warehouse, item)
     return checked
 
 
 def validate_file(path: Path, ctx: Context | None = None) -> dict[str, Any]:
     """Dry run: the same checks as ingest, nothing written anywhere."""
     ctx = ctx or context()
-    return check([path], ctx, gx_project=None)[0].to_dict()
+    item = check([path], ctx, gx_project=None)[0]
+    item.summary = load.compare_with_current(ctx.warehouse, item)
+    return item.to_dict()
 
 
 def _stamp() -> str:
@@ -125,8 +125,9 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         return outcomes
     years: set[int] = set()
     checked = check(todo, ctx, gx_project=_gx_project(ctx, todo))
-    for item in checked:
+    for item in checked:  # in arrival order: each file is compared with what the last one left
         sub = item.submission
+        item.summary = load.compare_with_current(wh, item)
         target = _destination(ctx, item)
         report = target.with_name(target.name + ".report.html")
         processed_at = datetime.now(UTC).isoformat(timespec="seconds")

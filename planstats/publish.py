@@ -12,6 +12,7 @@ from typing import Any
 from planstats.catalog import Catalog, Plan
 from planstats.regions import RegionTree
 from planstats.rollup import StatRow
+from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
 STATUS_LABELS = {"accepted": "通过", "accepted_with_warnings": "通过（有提示）", "rejected": "退回"}
@@ -20,7 +21,6 @@ ADVICE = {
     "accepted_with_warnings": "数据已接收入库。带“提示”的数值标为“待核实”：请核对，确认无误的在“说明”列写明原因后重新提交。",
     "rejected": "文件未入库。请按问题清单逐项修改后重新放入共享文件夹；本次提交的数据均未生效。",
 }
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _env():  # noqa: ANN202 - jinja2.Environment
@@ -30,13 +30,6 @@ def _env():  # noqa: ANN202 - jinja2.Environment
 
     return Environment(loader=FileSystemLoader(Settings.from_env().include_dir / "templates"),
                        autoescape=select_autoescape(["html", "j2"]))
-
-
-def safe_text(value: Any) -> Any:
-    """Neutralise text a spreadsheet would run as a formula; numbers pass unchanged."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def write_submission_report(checked: Checked, regions: RegionTree, catalog: Catalog,
@@ -123,7 +116,9 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     wb = Workbook()
     wb.remove(wb.active)
     region_codes = list(dict.fromkeys(r.region_code for r in rows))
-    for region in region_codes:
+    sheets = [c for c in region_codes if c == plan.region_code
+              or (c in regions and regions[c].parent == plan.region_code)]
+    for region in sheets:
         table = _table(plan, rows, region)
         title = plan.short_name if region == plan.region_code else regions.name(region)
         ws = wb.create_sheet(title[:31])
@@ -143,6 +138,8 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
             ws.append([safe_text(v) for v in line])
             for cell in ws[ws.max_row]:
                 cell.border = border
+                cell.alignment = Alignment(vertical="center", wrap_text=cell.column == 3)
+            ws.row_dimensions[ws.max_row].height = row_height([(line[2], 46)])
             ws.cell(row=ws.max_row, column=9).number_format = "0.0%"
         last = max(ws.max_row, 5)
         for status, color in fills.items():
@@ -153,6 +150,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                                  strict=True):
             ws.column_dimensions[letter].width = width
         ws.freeze_panes = "D5"
+        fit_to_page_width(ws, title_rows="4:4")
     wb.save(paths["xlsx"])
 
     with paths["csv"].open("w", encoding="utf-8-sig", newline="") as fh:

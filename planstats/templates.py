@@ -8,6 +8,7 @@ from pathlib import Path
 from planstats.catalog import Catalog, Concept, Plan, required_indicators, template_version
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
 from planstats.regions import RegionTree
+from planstats.sheets import fit_to_page_width, row_height
 
 HEADER_ROW = 3
 DATA_HEADERS = ("指标代码", "指标名称", "单位", "目标值", "本年值", "分子", "分母", "说明",
@@ -129,8 +130,11 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
                 cell.fill = input_fill
             else:
                 cell.fill = locked_fill
+        wrapped = [(cells[i - 1], WIDTHS[i - 1]) for i in (2, 4, 10, 11, 12)]
+        ws.row_dimensions[r].height = row_height(wrapped)
         _add_validation(ws, DataValidation, c, r)
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
+    fit_to_page_width(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
     ws.protection.sheet = True
     ws.protection.formatColumns = False
     ws.protection.formatRows = False

@@ -82,3 +82,17 @@ def test_scan_waits_for_files_that_are_still_changing(ctx, make_workbook, monkey
     waiting = pipeline.context()
     assert pipeline.scan_inbox(waiting, now=time.time()) == []
     assert pipeline.scan_inbox(waiting, now=time.time() + 61) == [str(path)]
+
+
+def test_files_of_one_batch_are_compared_in_arrival_order(ctx, make_workbook):
+    import os
+
+    folder = ctx.settings.inbox / ENYANG
+    first = make_workbook(folder / "a.xlsx", year=2021)
+    second = make_workbook(folder / "b.xlsx", year=2021, overrides={"ZB0025": (7, None, None)})
+    os.utime(first, (1_000_000, 1_000_000))
+    os.utime(second, (1_000_100, 1_000_100))
+    n = len(good_values(ctx, ENYANG, 2021))
+    a, b = pipeline.ingest(ctx=ctx)
+    assert a["summary"]["new"] == n
+    assert (b["summary"]["new"], b["summary"]["updated"], b["summary"]["unchanged"]) == (0, 1, n - 1)

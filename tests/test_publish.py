@@ -3,7 +3,7 @@ import csv
 from openpyxl import load_workbook
 
 from planstats import pipeline
-from planstats.publish import safe_text
+from planstats.sheets import safe_text
 
 ENYANG = "511903"
 
