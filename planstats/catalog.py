@@ -124,7 +124,9 @@ class Catalog:
         return self.concepts.get(self.names.get(normalise_name(name), ""))
 
 
-def required_indicators(plans: list[Plan], region_code: str) -> dict[str, list[tuple[Plan, Indicator]]]:
+def required_indicators(
+    plans: list[Plan], region_code: str
+) -> dict[str, list[tuple[Plan, Indicator]]]:
     """Concept code → the (plan, indicator) pairs asking the region for it, most local plan first.
 
     An ``owner_only`` indicator is asked of its plan's owner region only.
@@ -185,7 +187,7 @@ def _concept(entry: dict[str, Any], where: str) -> Concept:
             _req(entry, key, where, " (a ratio needs 分子/分母 definitions and a scale)")
     if aggregation == "weighted_mean":
         _req(entry, "weight", where, " (a weighted mean names its weight)")
-    low, high = (list(entry.get("valid_range") or [None, None]) + [None, None])[:2]
+    low, high = [*(entry.get("valid_range") or ()), None, None][:2]
     direction = entry.get("direction", "higher")
     if direction not in ("higher", "lower"):
         raise CatalogError(f"{where}: field 'direction' must be higher or lower")
@@ -219,7 +221,8 @@ def _indicator(entry: dict[str, Any], concepts: dict[str, Concept], where: str) 
         raise CatalogError(f"{where}: field 'target' {exc}") from None
     attribute = _req(entry, "attribute", where)
     if attribute not in ATTRIBUTES:
-        raise CatalogError(f"{where}: field 'attribute' must be 约束性 or 预期性, not {attribute!r}")
+        raise CatalogError(
+            f"{where}: field 'attribute' must be 约束性 or 预期性, not {attribute!r}")
     baseline = entry.get("baseline")
     return Indicator(
         concept=concept,

@@ -6,7 +6,7 @@ from functools import cache
 
 
 @cache
-def _converter():  # noqa: ANN202 - opencc has no type hints
+def _converter():
     from opencc import OpenCC
 
     return OpenCC("t2s")

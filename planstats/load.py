@@ -68,7 +68,8 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
         })
         if not accepted:
             return submission_id
-        units = {r.region_code for r in sub.rows if r.region_code and r.region_code != sub.region_code}
+        units = {r.region_code for r in sub.rows
+                 if r.region_code and r.region_code != sub.region_code}
         if units:
             wh.sync_regions(conn, regions, sorted(units))
         wh.run(conn, "load/retire_current_submission", {

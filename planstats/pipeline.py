@@ -192,7 +192,8 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     plan = ctx.catalog.plan(plan_code)
     rows = statistics(plan_code, year, ctx)
     out = out_dir or ctx.settings.publish / str(year)
-    return {k: str(v) for k, v in publish.write_statistics(plan, year, rows, ctx.regions, out).items()}
+    paths = publish.write_statistics(plan, year, rows, ctx.regions, out)
+    return {kind: str(path) for kind, path in paths.items()}
 
 
 def plans_of_year(year: int, ctx: Context | None = None) -> list[str]:

@@ -18,12 +18,13 @@ from planstats.validate import Checked, sorted_issues
 STATUS_LABELS = {"accepted": "通过", "accepted_with_warnings": "通过（有提示）", "rejected": "退回"}
 ADVICE = {
     "accepted": "数据已接收入库，无需处理。",
-    "accepted_with_warnings": "数据已接收入库。带“提示”的数值标为“待核实”：请核对，确认无误的在“说明”列写明原因后重新提交。",
+    "accepted_with_warnings": "数据已接收入库。带“提示”的数值标为“待核实”：请核对，"
+                              "确认无误的在“说明”列写明原因后重新提交。",
     "rejected": "文件未入库。请按问题清单逐项修改后重新放入共享文件夹；本次提交的数据均未生效。",
 }
 
 
-def _env():  # noqa: ANN202 - jinja2.Environment
+def _env():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     from planstats.settings import Settings
@@ -67,7 +68,8 @@ def write_review_index(year: int, rows: list[dict[str, Any]], path: Path,
     html = _env().get_template("review_index.html.j2").render(
         year=year, rows=rows, counts=counts, labels=STATUS_LABELS,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        data_docs=os.path.relpath(data_docs, path.parent) if data_docs and data_docs.exists() else None)
+        data_docs=(os.path.relpath(data_docs, path.parent)
+                   if data_docs and data_docs.exists() else None))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

@@ -40,7 +40,10 @@ class StatRow:
         for key in ("value", "numerator", "denominator", "completion_rate"):
             if out[key] is not None:
                 out[key] = round(out[key], 6)
-        out["expected_value"] = None if self.expected_value is None else round(self.expected_value, 6)
+        if self.expected_value is not None:
+            out["expected_value"] = round(self.expected_value, 6)
+        else:
+            out["expected_value"] = None
         out["on_track"] = self.on_track
         return out
 

@@ -75,8 +75,9 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     guide["A1"].font = Font(bold=True, size=14)
     for i, line in enumerate(GUIDE, start=3):
         guide.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True)
-    guide.cell(row=len(GUIDE) + 4, column=1,
-               value="适用规划：" + "；".join(p.name for p in plans)).alignment = Alignment(wrap_text=True)
+    applies = guide.cell(row=len(GUIDE) + 4, column=1,
+                         value="适用规划：" + "；".join(p.name for p in plans))
+    applies.alignment = Alignment(wrap_text=True)
     guide.column_dimensions["A"].width = 110
     guide.protection.sheet = True
 
@@ -144,18 +145,20 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     return path
 
 
-def _add_validation(ws, data_validation, concept: Concept, row: int) -> None:  # noqa: ANN001
+def _add_validation(ws, data_validation, concept: Concept, row: int) -> None:
     low = concept.valid_min if concept.valid_min is not None else 0
     kind = "whole" if concept.integer else "decimal"
+    kind_text = "整数" if concept.integer else "数值"
     if concept.valid_max is None:
         bounds = {"operator": "greaterThanOrEqual", "formula1": f"{low:g}"}
         wording = f"不小于{low:g}"
     else:
-        bounds = {"operator": "between", "formula1": f"{low:g}", "formula2": f"{concept.valid_max:g}"}
+        bounds = {"operator": "between", "formula1": f"{low:g}",
+                  "formula2": f"{concept.valid_max:g}"}
         wording = f"{low:g}～{concept.valid_max:g}之间"
     rule = data_validation(type=kind, allow_blank=True, showErrorMessage=True,
                            errorTitle="数值超出范围",
-                           error=f"{concept.name}应为{wording}的{'整数' if concept.integer else '数值'}"
+                           error=f"{concept.name}应为{wording}的{kind_text}"
                                  f"（单位：{concept.unit}）。", **bounds)
     rule.add(f"E{row}")
     ws.add_data_validation(rule)

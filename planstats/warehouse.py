@@ -23,10 +23,13 @@ class Sql:
 
     def __init__(self, sql_dir: Path) -> None:
         self.sql_dir = sql_dir
+        self._statements: dict[str, Any] = {}
 
-    @cache  # noqa: B019 - one Sql per sql_dir, kept for the process
-    def __call__(self, name: str):  # noqa: ANN204 - returns sqlalchemy TextClause
-        return text((self.sql_dir / f"{name}.sql").read_text(encoding="utf-8"))
+    def __call__(self, name: str):
+        if name not in self._statements:
+            sql = (self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")
+            self._statements[name] = text(sql)
+        return self._statements[name]
 
     def schema(self) -> list[str]:
         return [p.stem for p in sorted((self.sql_dir / "schema").glob("*.sql"))]
@@ -64,7 +67,8 @@ class Warehouse:
             for name in self.sql.schema():
                 conn.execute(self.sql(f"schema/{name}"))
 
-    def run(self, conn: Connection, name: str, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None):  # noqa: ANN201,E501
+    def run(self, conn: Connection, name: str,
+            params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None):
         """Execute a named statement; a list of parameter sets runs as one executemany."""
         if isinstance(params, Sequence) and not params:
             return None

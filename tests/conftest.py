@@ -31,7 +31,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def ctx(data_dir: Path):  # noqa: ANN201 - planstats.pipeline.Context
+def ctx(data_dir: Path):
     from planstats import pipeline
 
     return pipeline.context()
@@ -99,7 +99,7 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def good_values(ctx, region: str, year: int) -> dict:  # noqa: ANN001
+def good_values(ctx, region: str, year: int) -> dict:
     """Plausible values for every indicator the region reports in the year."""
     import random
 
@@ -109,7 +109,7 @@ def good_values(ctx, region: str, year: int) -> dict:  # noqa: ANN001
 
 
 @pytest.fixture
-def make_workbook(ctx):  # noqa: ANN001, ANN201
+def make_workbook(ctx):
     """Write a real template for (region, year) filled with good values and the given overrides."""
     from planstats.pipeline import make_template
     from planstats.samples import fill_workbook

@@ -69,7 +69,8 @@ def write_inbox(inbox: Path, year: int) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / f"{year}.csv").open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
-            writer.writerow(["行政区划代码", "统计年度", "指标代码", "本年值", "分子", "分母", "说明"])
+            writer.writerow(
+                ["行政区划代码", "统计年度", "指标代码", "本年值", "分子", "分母", "说明"])
             for region, num, den, count, events, satisfaction, weight in rows:
                 writer.writerow([region, year, "ZB9001", round(100 * num / den, 2), num, den, ""])
                 writer.writerow([region, year, "ZB9002", count, "", "", ""])

@@ -95,4 +95,5 @@ def test_files_of_one_batch_are_compared_in_arrival_order(ctx, make_workbook):
     n = len(good_values(ctx, ENYANG, 2021))
     a, b = pipeline.ingest(ctx=ctx)
     assert a["summary"]["new"] == n
-    assert (b["summary"]["new"], b["summary"]["updated"], b["summary"]["unchanged"]) == (0, 1, n - 1)
+    summary = b["summary"]
+    assert (summary["new"], summary["updated"], summary["unchanged"]) == (0, 1, n - 1)

@@ -1,4 +1,5 @@
 import csv
+from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -22,9 +23,9 @@ def test_statistics_workbook_csv_and_json(ctx, make_workbook):
     assert ws.freeze_panes == "D5"
     statuses = [ws.cell(row=r, column=8).value for r in range(5, 5 + 37)]
     assert statuses[30] == "缺报" and set(statuses) <= {"达标", "未达标", "缺报"}
-    raw = open(paths["csv"], "rb").read()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(csv.reader(open(paths["csv"], encoding="utf-8-sig")))
+    assert Path(paths["csv"]).read_bytes().startswith(b"\xef\xbb\xbf")
+    with open(paths["csv"], encoding="utf-8-sig") as fh:
+        rows = list(csv.reader(fh))
     assert len(rows) == 38 and rows[0][0] == "行政区划代码"
 
 

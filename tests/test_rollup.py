@@ -74,5 +74,6 @@ def test_weighted_mean_uses_the_weights(city_stats):
 def test_rerunning_the_rollup_gives_identical_rows(city_stats):
     ctx = pipeline.context()
     pipeline.run_rollup("test-city", 2023, ctx)
-    again = {(r.region_code, r.indicator_code): r for r in pipeline.statistics("test-city", 2023, ctx)}
+    again = {(r.region_code, r.indicator_code): r
+             for r in pipeline.statistics("test-city", 2023, ctx)}
     assert again == city_stats

@@ -98,8 +98,8 @@ def test_csv_in_any_accepted_encoding_reads_the_same(ctx, tmp_path, encoding):
         writer = csv.writer(fh)
         writer.writerow(["说明：恩阳区 2022 年度"])
         writer.writerow([])
-        writer.writerow(["行政区划代码", "统计年度", "指标代码", "指标名称", "本年值", "分子", "分母",
-                         "说明"])
+        writer.writerow(["行政区划代码", "统计年度", "指标代码", "指标名称", "本年值", "分子",
+                         "分母", "说明"])
         for code, (value, num, den) in values.items():
             shown = f"{value}%" if ctx.catalog.concepts[code].unit == "%" else value
             writer.writerow([ENYANG, 2022, code, "", shown, num, den, ""])

@@ -70,7 +70,8 @@ def test_collection_then_yearly_backfill_and_identical_rerun(airflow_env):
     assert (publish / "2025" / "enyang-14th_2025_规划指标年度统计.xlsx").exists()
     assert (publish / "2023" / "enyang-14th_2023_规划指标年度统计.xlsx").exists()
 
-    select = "select * from agg_indicator_value order by plan_code, year, region_code, indicator_code"
+    select = ("select * from agg_indicator_value"
+              " order by plan_code, year, region_code, indicator_code")
     before = warehouse(airflow_env, select)
     enyang = [row for row in before if row[0] == "enyang-14th"]
     assert len(enyang) == 2 * 37
