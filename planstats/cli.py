@@ -72,11 +72,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_rollup(args: argparse.Namespace) -> int:
     ctx = pipeline.context()
-    pipeline.run_rollup(args.plan, args.year, ctx)
-    rows = pipeline.statistics(args.plan, args.year, ctx)
+    basis = "approved" if args.approved_only else "accepted"
+    pipeline.run_rollup(args.plan, args.year, ctx, basis=basis, as_of=args.as_of)
+    rows = pipeline.statistics(args.plan, args.year, ctx, basis=basis)
     paths = None
     if args.out:
-        paths = pipeline.publish_statistics(args.plan, args.year, Path(args.out), ctx)
+        paths = pipeline.publish_statistics(args.plan, args.year, Path(args.out), ctx, basis)
     if args.json:
         _print_json([r.to_dict() for r in rows])
     else:
@@ -84,9 +85,39 @@ def cmd_rollup(args: argparse.Namespace) -> int:
         for r in rows:
             if r.region_code == ctx.catalog.plan(args.plan).region_code:
                 counts[r.status] = counts.get(r.status, 0) + 1
-        print(f"{args.plan} {args.year}: " + "，".join(f"{k} {v}" for k, v in counts.items()))
+        what = "仅已审核通过的数据" if args.approved_only else "全部已接收的数据"
+        if args.as_of:
+            what += f"（截至 {args.as_of}）"
+        print(f"{args.plan} {args.year}（{what}）: "
+              + "，".join(f"{k} {v}" for k, v in counts.items()))
         if paths:
             print("\n".join(paths.values()))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from planstats.review import LABELS
+
+    if args.action == "list":
+        rows = pipeline.review_list(args.year, args.status)
+        if args.json:
+            _print_json(rows)
+        for r in [] if args.json else rows:
+            print(f"{r['submission_id']}  {r['region_code']} {r['region_name'] or ''}  "
+                  f"{r['file_name']}  {r['status']}  {'当前' if r['is_current'] else '历史'}  "
+                  f"{LABELS.get(r['review_status'], r['review_status'])}")
+        return 0
+    if args.action == "show":
+        _print_json(pipeline.review_show(args.submission))
+        return 0
+    result = pipeline.review_decide(args.submission, args.action, args.reviewer, args.comment)
+    print(f"{result['submission_id']}: {LABELS[result['review_status']]}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    pipeline.purge_warehouse(args.confirm)
+    print("warehouse purged")
     return 0
 
 
@@ -140,7 +171,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out")
+    p.add_argument("--approved-only", action="store_true",
+                   help="use only submissions a reviewer approved")
+    p.add_argument("--as-of", help="ISO timestamp: the statistics as the data stood then")
     p.set_defaults(func=cmd_rollup)
+
+    p = sub.add_parser("review", help="reviewer decisions on submissions")
+    review_sub = p.add_subparsers(dest="action", required=True)
+    q = review_sub.add_parser("list", help="submissions of a year with their review status")
+    q.add_argument("--year", type=int, required=True)
+    q.add_argument("--status", choices=["pending", "approved", "returned", "reopened"])
+    q.add_argument("--json", action="store_true")
+    q = review_sub.add_parser("show", help="one submission and its review history")
+    q.add_argument("submission")
+    for action, text in (("approve", "approve and lock the region and year"),
+                         ("return", "send back to the county"),
+                         ("reopen", "unlock an approved region and year")):
+        q = review_sub.add_parser(action, help=text)
+        q.add_argument("submission")
+        q.add_argument("--reviewer", required=True)
+        q.add_argument("--comment")
+    p.set_defaults(func=cmd_review)
+
+    p = sub.add_parser("purge", help="drop every table of a TEST warehouse")
+    p.add_argument("--confirm", required=True, help="the warehouse database name")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("expectations", help="regenerate the GX suites from the catalog")
     p.set_defaults(func=cmd_expectations)
@@ -159,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, PermissionError) as exc:
         print(f"planstats: {exc}", file=sys.stderr)
         return 2
 

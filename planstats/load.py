@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from planstats.issues import WARNING
+from planstats.issues import ERROR, WARNING, Issue
 from planstats.regions import RegionTree
 from planstats.validate import Checked
 from planstats.warehouse import Warehouse
@@ -38,24 +38,57 @@ def compare_with_current(wh: Warehouse, checked: Checked) -> dict[str, int]:
     return summary
 
 
+class AlreadyLoaded(Exception):
+    """The same file was loaded by another run meanwhile."""
+
+    def __init__(self, submission_id: str) -> None:
+        super().__init__(submission_id)
+        self.submission_id = submission_id
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def approval_lock(wh: Warehouse, conn: Any, region_code: str | None, year: int | None) -> Any:
+    """The approved submission that locks this region and year against resubmission, if any."""
+    if region_code is None or year is None:
+        return None
+    return conn.execute(wh.sql("report/approved_submission"),
+                        {"region_code": region_code, "year": year}).first()
+
+
 def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored_path: str,
                     report_path: str) -> str:
-    """Record the submission and, if accepted, make its values the current ones. Returns its id."""
+    """Record the submission and, if accepted, make its values the current ones. Returns its id.
+
+    One transaction, holding the region/year lock: a crash leaves all of it or none, and two
+    ingests of the same county and year cannot interleave.
+    """
     sub = checked.submission
-    accepted = checked.status != "rejected"
     submission_id = uuid.uuid4().hex
     flagged = {i.row for i in checked.issues if i.severity == WARNING and i.row}
     with wh.engine.begin() as conn:
+        wh.lock_region_year(conn, sub.region_code or sub.folder, sub.year)
+        known = conn.execute(wh.sql("report/submission_by_hash"),
+                             {"folder": sub.folder, "file_hash": sub.file_hash}).first()
+        if known:
+            raise AlreadyLoaded(known.submission_id)
+        locked = approval_lock(wh, conn, sub.region_code, sub.year)
+        if locked and checked.status != "rejected":
+            checked.issues.append(locked_issue(locked))
+        accepted = checked.status != "rejected"
         previous = None
         if accepted:
             current = conn.execute(wh.sql("report/current_submission"),
                                    {"region_code": sub.region_code, "year": sub.year}).first()
             previous = current.submission_id if current else None
+        stamp = now()
         wh.run(conn, "load/submission", {
             "submission_id": submission_id, "region_code": sub.region_code or sub.folder,
             "year": sub.year, "file_name": sub.path.name, "file_hash": sub.file_hash,
             "folder": sub.folder, "received_at": sub.received_at,
-            "processed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "processed_at": stamp,
             "template_version": sub.template_version, "status": checked.status,
             "is_current": int(accepted), "supersedes": previous, "stored_path": stored_path,
             "report_path": report_path,
@@ -73,10 +106,18 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
         if units:
             wh.sync_regions(conn, regions, sorted(units))
         wh.run(conn, "load/retire_current_submission", {
-            "region_code": sub.region_code, "year": sub.year, "submission_id": submission_id})
+            "region_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
+            "superseded_at": stamp})
         wh.run(conn, "load/fact_value", [_fact(submission_id, sub.region_code, sub.year, r, flagged)
                                          for r in sub.rows if r.indicator_code])
     return submission_id
+
+
+def locked_issue(locked: Any) -> Issue:
+    return Issue(ERROR, "approved_locked",
+                 f"该县本年度数据已于 {locked.reviewed_at[:10]} 经审核通过并锁定（审核人：{locked.reviewer}），"
+                 "不能再次报送；如需更正，请联系审核人退回（reopen）后重新提交。",
+                 "data for this region and year is approved and locked; ask a reviewer to reopen")
 
 
 def _fact(submission_id: str, region: str | None, year: int | None, row: Any,

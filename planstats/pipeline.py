@@ -6,15 +6,18 @@ quarantine, with its report beside it and a receipt in the county's folder.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from planstats import load, publish, rollup, templates, validate
+from planstats import load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, read_submission
 from planstats.regions import RegionTree, regions_from
@@ -77,9 +80,30 @@ def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[vali
         item = validate.Checked(sub)
         if not sub.fatal:
             item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
+        if not sub.fatal:
+            with ctx.warehouse.engine.connect() as conn:
+                locked = load.approval_lock(ctx.warehouse, conn, sub.region_code, sub.year)
+            if locked:
+                sub.issues.append(load.locked_issue(locked))
         checked.append(item)
-    validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
+    with gx_lock(gx_project):
+        validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
     return checked
+
+
+@contextmanager
+def gx_lock(project: Path | None) -> Iterator[None]:
+    """One process at a time writes a GX project (its suites and results are plain files)."""
+    if project is None:
+        yield
+        return
+    project.mkdir(parents=True, exist_ok=True)
+    with (project / ".planstats.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def validate_file(path: Path, ctx: Context | None = None) -> dict[str, Any]:
@@ -130,9 +154,13 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         item.summary = load.compare_with_current(wh, item)
         target = _destination(ctx, item)
         report = target.with_name(target.name + ".report.html")
-        processed_at = datetime.now(UTC).isoformat(timespec="seconds")
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, processed_at)
-        submission_id = load.load_submission(wh, ctx.regions, item, str(target), str(report))
+        try:
+            submission_id = load.load_submission(wh, ctx.regions, item, str(target), str(report))
+        except load.AlreadyLoaded as done:  # another run loaded these bytes meanwhile
+            outcomes.append({"file": str(sub.path), "status": "duplicate",
+                             "submission_id": done.submission_id})
+            continue
+        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, load.now())
         _move(sub.path, target)
         receipt = sub.path.parent / RECEIPTS / f"{sub.path.stem}.审核报告.html"
         receipt.parent.mkdir(exist_ok=True)
@@ -160,12 +188,17 @@ def _gx_project(ctx: Context, paths: list[Path]) -> Path:
 
 def _move(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(source), str(target))
+    try:
+        shutil.move(str(source), str(target))
+    except FileNotFoundError:
+        if not target.exists():  # another run archived it meanwhile; anything else is a fault
+            raise
 
 
 def data_docs(ctx: Context | None = None) -> Path:
     ctx = ctx or context()
-    return validate.build_data_docs(ctx.settings.gx_dir)
+    with gx_lock(ctx.settings.gx_dir):
+        return validate.build_data_docs(ctx.settings.gx_dir)
 
 
 def write_review_index(year: int, ctx: Context | None = None) -> Path:
@@ -176,21 +209,23 @@ def write_review_index(year: int, ctx: Context | None = None) -> Path:
                                       docs)
 
 
-def run_rollup(plan_code: str, year: int, ctx: Context | None = None) -> int:
+def run_rollup(plan_code: str, year: int, ctx: Context | None = None, basis: str = "accepted",
+               as_of: str | None = None) -> int:
     ctx = ctx or context()
-    return rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year)
+    return rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year, basis, as_of)
 
 
-def statistics(plan_code: str, year: int, ctx: Context | None = None) -> list[rollup.StatRow]:
+def statistics(plan_code: str, year: int, ctx: Context | None = None,
+               basis: str = "accepted") -> list[rollup.StatRow]:
     ctx = ctx or context()
-    return rollup.read(ctx.warehouse, ctx.catalog.plan(plan_code), year, ctx.regions)
+    return rollup.read(ctx.warehouse, ctx.catalog.plan(plan_code), year, ctx.regions, basis)
 
 
 def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
-                       ctx: Context | None = None) -> dict[str, str]:
+                       ctx: Context | None = None, basis: str = "accepted") -> dict[str, str]:
     ctx = ctx or context()
     plan = ctx.catalog.plan(plan_code)
-    rows = statistics(plan_code, year, ctx)
+    rows = statistics(plan_code, year, ctx, basis)
     out = out_dir or ctx.settings.publish / str(year)
     paths = publish.write_statistics(plan, year, rows, ctx.regions, out)
     return {kind: str(path) for kind, path in paths.items()}
@@ -213,3 +248,30 @@ def make_template(region_code: str, year: int, out: Path, ctx: Context | None = 
         "report/current_values", region_code=region_code, year=year - 1)
         if r["region_code"] == region_code}
     return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out, last)
+
+
+def review_list(year: int, review_status: str | None = None,
+                ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.submissions(ctx.warehouse, year, review_status)
+
+
+def review_show(submission_id: str, ctx: Context | None = None) -> dict[str, Any]:
+    ctx = ctx or context()
+    return review.submission(ctx.warehouse, submission_id)
+
+
+def review_decide(submission_id: str, action: str, reviewer: str, comment: str | None = None,
+                  ctx: Context | None = None) -> dict[str, Any]:
+    """A reviewer's decision, then the year's reviewer index rewritten to show it."""
+    ctx = ctx or context()
+    result = review.decide(ctx.warehouse, submission_id, action, reviewer, comment)
+    if result["year"]:
+        write_review_index(result["year"], ctx)
+    return result
+
+
+def purge_warehouse(confirm: str, ctx: Context | None = None) -> None:
+    ctx = ctx or context()
+    ctx.warehouse.purge(confirm)
+    _synced.cache_clear()

@@ -11,6 +11,7 @@ from typing import Any
 
 from planstats.catalog import Catalog, Plan
 from planstats.regions import RegionTree
+from planstats.review import LABELS as REVIEW_LABELS
 from planstats.rollup import StatRow
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
@@ -66,7 +67,7 @@ def write_review_index(year: int, rows: list[dict[str, Any]], path: Path,
         row["report_href"] = os.path.relpath(report, path.parent) if report else None
     counts = [(STATUS_LABELS[s], sum(r["status"] == s for r in rows)) for s in STATUS_LABELS]
     html = _env().get_template("review_index.html.j2").render(
-        year=year, rows=rows, counts=counts, labels=STATUS_LABELS,
+        year=year, rows=rows, counts=counts, labels=STATUS_LABELS, review_labels=REVIEW_LABELS,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         data_docs=(os.path.relpath(data_docs, path.parent)
                    if data_docs and data_docs.exists() else None))

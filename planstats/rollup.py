@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from planstats.catalog import Plan
@@ -34,6 +35,7 @@ class StatRow:
     direct: bool
     expected_value: float | None
     on_track: bool | None
+    basis: str = "accepted"
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in ROW_FIELDS}
@@ -45,19 +47,35 @@ class StatRow:
         else:
             out["expected_value"] = None
         out["on_track"] = self.on_track
+        out["basis"] = self.basis
         return out
 
 
-def compute(wh: Warehouse, plan: Plan, year: int) -> int:
-    """Materialise the plan's statistics for the year in agg_indicator_value; returns row count."""
-    params = {"plan_code": plan.code, "year": year}
+BASES = ("accepted", "approved")
+
+
+def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted",
+            as_of: str | None = None) -> int:
+    """Materialise the plan's statistics for the year in agg_indicator_value; returns row count.
+
+    ``basis`` 'accepted' uses every accepted submission (as current now, or at ``as_of``, an
+    ISO timestamp); 'approved' only what reviewers approved.
+    """
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {BASES}")
+    if as_of is not None and basis != "accepted":
+        raise ValueError("as_of applies to the 'accepted' basis")
+    params = {"plan_code": plan.code, "year": year, "basis": basis, "as_of": as_of,
+              "computed_at": datetime.now(UTC).isoformat(timespec="seconds")}
     with wh.engine.begin() as conn:
-        wh.run(conn, "rollup/delete_agg_indicator_value", params)
+        wh.run(conn, "rollup/delete_agg_indicator_value",
+               {"plan_code": plan.code, "year": year, "basis": basis})
         result = wh.run(conn, "rollup/agg_indicator_value", params)
     return result.rowcount
 
 
-def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree) -> list[StatRow]:
+def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
+         basis: str = "accepted") -> list[StatRow]:
     """The materialised rows, plan owner first, then down the tree, in the plan's order."""
     order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
     seq = {ind.code: ind.seq for ind in plan.indicators}
@@ -70,7 +88,9 @@ def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree) -> list[Stat
             reporting_regions=r["reporting_regions"], expected_regions=r["expected_regions"],
             direct=bool(r["direct"]), expected_value=r["expected_value"],
             on_track=None if r["on_track"] is None else bool(r["on_track"]),
+            basis=r["basis"],
         )
-        for r in wh.rows("report/agg_indicator_value", plan_code=plan.code, year=year)
+        for r in wh.rows("report/agg_indicator_value", plan_code=plan.code, year=year,
+                         basis=basis)
     ]
     return sorted(rows, key=lambda r: (order.get(r.region_code, len(order)), seq[r.indicator_code]))

@@ -1,7 +1,9 @@
 """The warehouse: SQLAlchemy 2 engine, the SQL files under include/sql, dimension sync.
 
 Every statement lives in ``include/sql/<layer>/<name>.sql`` and runs unchanged on SQLite and
-PostgreSQL; the one dialect-specific piece (SQLite pragmas) is ``_on_sqlite_connect``.
+PostgreSQL. The dialect differences all live here: SQLite's pragmas and ``BEGIN IMMEDIATE``
+(one writer at a time), PostgreSQL's advisory lock per region and year (``lock_region_year``).
+The schema is upgraded in place by Alembic (planstats/migrations).
 """
 
 from __future__ import annotations
@@ -31,11 +33,9 @@ class Sql:
             self._statements[name] = text(sql)
         return self._statements[name]
 
-    def schema(self) -> list[str]:
-        return [p.stem for p in sorted((self.sql_dir / "schema").glob("*.sql"))]
-
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let SQLAlchemy's begin event issue BEGIN
     cursor = dbapi_connection.cursor()
     cursor.execute("pragma journal_mode=wal")
     cursor.execute("pragma busy_timeout=30000")
@@ -50,6 +50,8 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url)
         event.listen(engine, "connect", _on_sqlite_connect)
+        # A writer takes the database lock at BEGIN, so check-then-write cannot interleave.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -63,9 +65,36 @@ class Warehouse:
         self.sql = Sql(sql_dir)
 
     def create_schema(self) -> None:
+        """Create or upgrade the schema in place to the newest Alembic revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
         with self.engine.begin() as conn:
-            for name in self.sql.schema():
-                conn.execute(self.sql(f"schema/{name}"))
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def purge(self, confirm: str) -> None:
+        """Drop every planstats table. Test warehouses only: county files are never touched."""
+        import os
+
+        name = make_url(self.url).database or ""
+        if os.environ.get("PLANSTATS_ALLOW_PURGE") != "1" or confirm != Path(name).name:
+            raise PermissionError(
+                "purge is for test warehouses: set PLANSTATS_ALLOW_PURGE=1 and confirm with the "
+                f"database name {Path(name).name!r}")
+        with self.engine.begin() as conn:
+            for path in sorted((self.sql.sql_dir / "purge").glob("*.sql")):
+                conn.execute(self.sql(f"purge/{path.stem}"))
+        warehouse_for.cache_clear()
+
+    def lock_region_year(self, conn: Connection, region_code: str, year: int | None) -> None:
+        """Serialise writers of one region and year until the transaction ends."""
+        if self.engine.dialect.name == "postgresql":
+            key = int(region_code[:12].ljust(12, "0")) * 10_000 + (year or 0)
+            conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": key % (2**63)})
+        # SQLite: BEGIN IMMEDIATE already holds the single writer lock.
 
     def run(self, conn: Connection, name: str,
             params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None):
@@ -82,6 +111,9 @@ class Warehouse:
         """Upsert regions, their closure, plans and indicators from configuration."""
         with self.engine.begin() as conn:
             self.sync_regions(conn, regions, regions.by_code)
+            years = {y for p in catalog.plans.values()
+                     for y in range((p.baseline_year or p.period_start), p.period_end + 1)}
+            self.run(conn, "load/dim_year", [{"year": y, "label": f"{y}年"} for y in sorted(years)])
             self.run(conn, "load/dim_indicator", [
                 {"indicator_code": c.code, "name": c.name, "unit": c.unit,
                  "aggregation": c.aggregation, "scale": c.scale, "numerator_def": c.numerator,

@@ -2,7 +2,40 @@
 -- A region's value is its own report where it reported, else the aggregation of the topmost
 -- reporters below it (so a county that reported is never counted again through its communities).
 -- Rates are Σ分子 / Σ分母 × scale, never a mean of the children's percentages.
-with plan_region as (
+-- Basis 'accepted': the current submission of each region (or the one current at a past time);
+-- basis 'approved': the latest submission a reviewer approved.
+with chosen_submission as (
+    select s.submission_id
+    from submission as s
+    where s.year = :year
+        and s.status <> 'rejected'
+        and (
+            (
+                cast(:basis as varchar(16)) = 'accepted'
+                and cast(:as_of as varchar(32)) is null
+                and s.is_current = 1
+            )
+            or (
+                cast(:basis as varchar(16)) = 'accepted'
+                and s.processed_at <= cast(:as_of as varchar(32))
+                and (s.superseded_at is null or s.superseded_at > cast(:as_of as varchar(32)))
+            )
+            or (
+                cast(:basis as varchar(16)) = 'approved'
+                and s.review_status = 'approved'
+                and not exists (
+                    select 1
+                    from submission as newer
+                    where newer.region_code = s.region_code
+                        and newer.year = s.year
+                        and newer.review_status = 'approved'
+                        and newer.processed_at > s.processed_at
+                )
+            )
+        )
+),
+
+plan_region as (
     select c.descendant_code as region_code
     from dim_plan as p
     inner join region_closure as c on p.region_code = c.ancestor_code
@@ -21,9 +54,8 @@ indicator as (
 reported as (
     select f.region_code, f.indicator_code, f.value, f.numerator, f.denominator
     from fact_value as f
-    inner join submission as s on f.submission_id = s.submission_id
-    where s.is_current = 1
-        and f.year = :year
+    inner join chosen_submission as s on f.submission_id = s.submission_id
+    where f.year = :year
         and f.region_code in (select region_code from plan_region)
         and f.indicator_code in (select indicator_code from indicator)
 ),
@@ -130,13 +162,15 @@ valued as (
 )
 
 insert into agg_indicator_value (
-    plan_code, year, region_code, indicator_code, value, numerator, denominator, direct,
+    plan_code, year, basis, computed_at, region_code, indicator_code, value, numerator, denominator, direct,
     reporting_regions, expected_regions, target, comparator, status, completion_rate,
     expected_value, on_track
 )
 select
     :plan_code,
     :year,
+    :basis,
+    :computed_at,
     v.region_code,
     v.indicator_code,
     v.value,

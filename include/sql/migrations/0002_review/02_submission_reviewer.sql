@@ -1,0 +1,1 @@
+alter table submission add column reviewer text

@@ -1,0 +1,1 @@
+alter table submission add column review_comment text

@@ -1,0 +1,1 @@
+"""Alembic migrations of the warehouse; each revision runs the SQL files of one folder."""

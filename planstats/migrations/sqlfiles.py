@@ -1,0 +1,13 @@
+"""Run every SQL file of an include/sql folder, in name order, inside the migration."""
+
+from __future__ import annotations
+
+from alembic import op
+from sqlalchemy import text
+
+from planstats.settings import Settings
+
+
+def run_sql_dir(folder: str) -> None:
+    for path in sorted((Settings.from_env().sql_dir / folder).glob("*.sql")):
+        op.execute(text(path.read_text(encoding="utf-8")))
