@@ -115,8 +115,8 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
 
 def locked_issue(locked: Any) -> Issue:
     return Issue(ERROR, "approved_locked",
-                 f"该县本年度数据已于 {locked.reviewed_at[:10]} 经审核通过并锁定（审核人：{locked.reviewer}），"
-                 "不能再次报送；如需更正，请联系审核人退回（reopen）后重新提交。",
+                 f"该县本年度数据已于 {locked.reviewed_at[:10]} 经审核通过并锁定"
+                 f"（审核人：{locked.reviewer}），不能再次报送；如需更正，请联系审核人退回（reopen）后重新提交。",
                  "data for this region and year is approved and locked; ask a reviewer to reopen")
 
 

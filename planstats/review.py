@@ -17,7 +17,8 @@ ACTIONS = {  # action → (statuses it applies to, status it leaves)
     "return": (("pending", "reopened"), "returned"),
     "reopen": (("approved",), "reopened"),
 }
-LABELS = {"pending": "待审核", "approved": "已审核通过", "returned": "已退回", "reopened": "已重新开放"}
+LABELS = {"pending": "待审核", "approved": "已审核通过", "returned": "已退回",
+          "reopened": "已重新开放"}
 
 
 class ReviewError(ValueError):

@@ -158,7 +158,8 @@ def _assert_consistent(ctx, files: int) -> None:
     per_file = len(good_values(ctx, ENYANG, 2023))
     assert scalar(ctx, "select count(*) from fact_value") == files * per_file
     assert scalar(ctx, """select count(*) from fact_value f where not exists
-                          (select 1 from submission s where s.submission_id = f.submission_id)""") == 0
+                          (select 1 from submission s
+                           where s.submission_id = f.submission_id)""") == 0
     assert not list((ctx.settings.inbox / ENYANG).glob("*.xlsx"))
 
 
@@ -170,7 +171,7 @@ def test_concurrent_ingests_do_not_interleave_or_double(wh_ctx, make_workbook, t
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for _ in range(2)]
     for run in runs:
-        out, err = run.communicate(timeout=600)
+        _, err = run.communicate(timeout=600)
         assert run.returncode == 0, err[-3000:]
     _assert_consistent(ctx, files)
 
