@@ -20,6 +20,7 @@ import yaml
 AGGREGATIONS = ("sum", "ratio", "weighted_mean", "min", "max", "count_meeting", "owner_only")
 ATTRIBUTES = ("约束性", "预期性")
 COMPARATORS = (">=", "<=", "=")
+SEVERITIES = ("error", "warning")
 
 
 class CatalogError(ValueError):
@@ -43,6 +44,7 @@ class Concept:
     weight: str | None = None
     integer: bool = False
     direction: str = "higher"
+    yoy_threshold: float | None = None  # percent; None: the suites' default
 
     @property
     def needs_numerator(self) -> bool:
@@ -78,6 +80,20 @@ class Indicator:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A consistency rule between indicators of one plan: Σ left ``operator`` Σ right."""
+
+    id: str
+    left: tuple[str, ...]
+    operator: str
+    right: tuple[str, ...]
+    severity: str = "error"
+    tolerance: float = 0.0
+    reason: str = ""
+    source_text: str = ""
+
+
+@dataclass(frozen=True)
 class Plan:
     code: str
     name: str
@@ -90,6 +106,7 @@ class Plan:
     source: str
     indicators: tuple[Indicator, ...]
     source_section: str = ""
+    rules: tuple[Rule, ...] = ()
 
     def indicator(self, code: str) -> Indicator:
         for ind in self.indicators:
@@ -205,7 +222,45 @@ def _concept(entry: dict[str, Any], where: str) -> Concept:
         weight=entry.get("weight"),
         integer=bool(entry.get("integer", False)),
         direction=direction,
+        yoy_threshold=_positive(entry, "yoy_threshold", where),
     )
+
+
+def _positive(entry: dict[str, Any], key: str, where: str) -> float | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise CatalogError(f"{where}: field '{key}' must be a positive number, not {value!r}")
+    return float(value)
+
+
+def _codes(entry: dict[str, Any], key: str, where: str, plan_codes: set[str]) -> tuple[str, ...]:
+    value = _req(entry, key, where)
+    codes = tuple(str(c) for c in (value if isinstance(value, list) else [value]))
+    unknown = [c for c in codes if c not in plan_codes]
+    if unknown:
+        raise CatalogError(f"{where}: field '{key}' names {', '.join(unknown)}, "
+                           "not an indicator of this plan")
+    return codes
+
+
+def _rule(entry: dict[str, Any], plan_codes: set[str], where: str) -> Rule:
+    rule_id = str(_req(entry, "id", where))
+    where = f"{where}, rule {rule_id}"
+    operator = _req(entry, "operator", where)
+    if operator not in COMPARATORS:
+        raise CatalogError(f"{where}: field 'operator' must be one of {', '.join(COMPARATORS)}")
+    severity = entry.get("severity", "error")
+    if severity not in SEVERITIES:
+        raise CatalogError(f"{where}: field 'severity' must be error or warning")
+    tolerance = entry.get("tolerance", 0)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
+        raise CatalogError(f"{where}: field 'tolerance' must be a number ≥ 0")
+    return Rule(id=rule_id, left=_codes(entry, "left", where, plan_codes), operator=operator,
+                right=_codes(entry, "right", where, plan_codes), severity=severity,
+                tolerance=float(tolerance), reason=str(entry.get("reason") or ""),
+                source_text=str(entry.get("source_text") or ""))
 
 
 def _indicator(entry: dict[str, Any], concepts: dict[str, Concept], where: str) -> Indicator:
@@ -255,6 +310,9 @@ def _plan(path: Path, concepts: dict[str, Concept]) -> Plan:
         if ind.code in seen:
             raise CatalogError(f"{where}, indicator {ind.code}: duplicate code in this plan")
         seen.add(ind.code)
+    rules = [_rule(e, seen, where) for e in doc.get("rules") or ()]
+    if len({r.id for r in rules}) != len(rules):
+        raise CatalogError(f"{where}: field 'rules' repeats a rule id")
     return Plan(
         code=code,
         name=str(_req(head, "name", where)),
@@ -267,6 +325,7 @@ def _plan(path: Path, concepts: dict[str, Concept]) -> Plan:
         source=str(head.get("source") or ""),
         source_section=str(head.get("source_section") or ""),
         indicators=tuple(indicators),
+        rules=tuple(rules),
     )
 
 

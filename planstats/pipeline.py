@@ -85,6 +85,8 @@ def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[vali
                 locked = load.approval_lock(ctx.warehouse, conn, sub.region_code, sub.year)
             if locked:
                 sub.issues.append(load.locked_issue(locked))
+            item.history = validate.history_from(ctx.warehouse.rows(
+                "report/history_values", region_code=sub.region_code, year=sub.year))
         checked.append(item)
     with gx_lock(gx_project):
         validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
@@ -127,6 +129,8 @@ def _destination(ctx: Context, item: validate.Checked) -> Path:
 
 def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[dict[str, Any]]:
     """Process landing-zone files: check, load (one transaction each), archive, report."""
+    from planstats import annotate
+
     ctx = ctx or context()
     wh = ctx.warehouse
     outcomes: list[dict[str, Any]] = []
@@ -165,10 +169,16 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         receipt = sub.path.parent / RECEIPTS / f"{sub.path.stem}.审核报告.html"
         receipt.parent.mkdir(exist_ok=True)
         shutil.copyfile(report, receipt)
+        # the county's cells marked on a copy of the stored file, beside the report and receipt
+        marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
+        if marked:
+            shutil.copyfile(marked, receipt.with_name(
+                sub.path.stem + marked.name.removeprefix(target.name)))
         if sub.year:
             years.add(sub.year)
         outcomes.append({**item.to_dict(), "submission_id": submission_id,
-                         "stored_path": str(target), "report": str(report)})
+                         "stored_path": str(target), "report": str(report),
+                         "annotated": str(marked) if marked else None})
     for year in sorted(years):
         write_review_index(year, ctx)
     return outcomes

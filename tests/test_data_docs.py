@@ -1,0 +1,103 @@
+"""Data Docs stay fast as validations pile up: stored GX results are pruned per suite.
+
+Each county file is checked in its own run (the worst case: one file per collection run), into
+a GX project that keeps everything and one that prunes. The default is small; the full
+measurement is ``PLANSTATS_DATA_DOCS_COUNTIES=183 PLANSTATS_DATA_DOCS_YEARS=5 pytest -s
+tests/test_data_docs.py``, which prints the timings.
+"""
+
+import os
+import random
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from planstats import pipeline, validate
+from planstats.samples import fill_workbook, year_values
+
+COUNTIES = int(os.environ.get("PLANSTATS_DATA_DOCS_COUNTIES", "6"))
+YEARS = tuple(range(2021, 2021 + int(os.environ.get("PLANSTATS_DATA_DOCS_YEARS", "2"))))
+KEEP = int(os.environ.get("PLANSTATS_DATA_DOCS_KEEP", "3"))
+
+
+def county_files(ctx, out: Path) -> list[Path]:
+    """One filled template per county and year, 恩阳区 and 成都市's counties first."""
+    counties = ctx.regions.counties_under("510000")
+    counties = sorted(counties, key=lambda c: (c not in ("511903", "510104"), c))[:COUNTIES]
+    paths = []
+    for year in YEARS:
+        for county in counties:
+            path = out / county / f"{county}_{year}.xlsx"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pipeline.make_template(county, year, path, ctx)
+            fill_workbook(path, year_values(ctx, county, year, random.Random(f"{county}{year}")),
+                          reporter="测试")
+            paths.append(path)
+    return paths
+
+
+def timed(fn, *args, **kwargs) -> float:
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return time.perf_counter() - start
+
+
+def pages(project: Path) -> int:
+    site = validate.data_docs_index(project).parent / "validations"
+    return sum(1 for _ in site.rglob("*.html")) if site.exists() else 0
+
+
+def stored(project: Path) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for key in validate.gx_context(project).validation_results_store.list_keys():
+        name = key.expectation_suite_identifier.name
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def test_pruned_data_docs_stay_bounded_and_faster(ctx, tmp_path, monkeypatch):
+    files = county_files(ctx, tmp_path / "sent")
+    sent = {p: p.read_bytes() for p in files}
+    everything, pruned = tmp_path / "gx-all", tmp_path / "gx-pruned"
+    monkeypatch.setattr(validate, "KEEP_RUNS", 10**9)  # keep every result: the unbounded case
+    check_times, growth = [], []
+    for n, path in enumerate(files, start=1):
+        check_times.append(timed(pipeline.check, [path], ctx, everything))
+        if n % COUNTIES == 0:
+            growth.append((n, sum(stored(everything).values()),
+                           timed(validate.build_data_docs, everything)))
+    results = sum(stored(everything).values())
+    assert results >= 2 * len(files), "a submission suite and a plan suite per file at least"
+
+    shutil.copytree(everything, pruned)
+    prune_build = timed(validate.build_data_docs, pruned, keep=KEEP)
+    kept = stored(pruned)
+    assert max(kept.values()) == KEEP and set(kept) == set(stored(everything))
+    assert pages(pruned) == sum(kept.values()) < pages(everything) == results
+    rebuild = statistics.median(timed(validate.build_data_docs, pruned, keep=KEEP)
+                                for _ in range(3))
+    full = statistics.median(timed(validate.build_data_docs, everything) for _ in range(3))
+    assert rebuild < full
+    assert all(p.read_bytes() == data for p, data in sent.items()), "county files untouched"
+    index = validate.data_docs_index(pruned).read_text(encoding="utf-8")
+    newest = f"{YEARS[-1]}-{files[-1].parent.name}"
+    assert newest in index, "the newest run is what reviewers find first"
+
+    print(f"\n{len(files)} files ({COUNTIES} counties × {len(YEARS)} years), one run each")
+    print(f"check per file: median {statistics.median(check_times):.3f} s, first "
+          f"{COUNTIES}: {statistics.median(check_times[:COUNTIES]):.3f} s, last {COUNTIES}: "
+          f"{statistics.median(check_times[-COUNTIES:]):.3f} s")
+    for n, count, seconds in growth:
+        print(f"unpruned after {n:4d} runs: {count:5d} results, build {seconds:7.2f} s")
+    print(f"unpruned {results} results: build median {full:.2f} s, {pages(everything)} pages")
+    print(f"pruned to {KEEP}/suite ({sum(kept.values())} results): first build {prune_build:.2f} s"
+          f" (incl. pruning), rebuild median {rebuild:.2f} s")
+
+
+def test_each_check_prunes_what_it_stored(ctx, tmp_path, monkeypatch):
+    monkeypatch.setattr(validate, "KEEP_RUNS", 2)
+    project = tmp_path / "gx"
+    for path in county_files(ctx, tmp_path / "sent")[:4]:
+        pipeline.check([path], ctx, project)
+    assert max(stored(project).values()) == 2
