@@ -53,7 +53,13 @@ def context(settings: Settings | None = None) -> Context:
 
 
 def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str]:
-    """Files in ``<inbox>/<region>/`` that have stopped changing, oldest first."""
+    """Files in ``<inbox>/<region>/`` that have stopped changing, oldest first.
+
+    Links, paths that resolve outside the inbox and names that cannot be archived are left
+    where they are (and logged), never followed or read.
+    """
+    from planstats.intake import landing_path_ok
+
     ctx = ctx or context()
     inbox = ctx.settings.inbox
     if not inbox.is_dir():
@@ -62,8 +68,8 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
     found = []
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
         for path in folder.iterdir():
-            if (not path.is_file() or path.is_symlink() or path.name.startswith((".", "~$"))
-                    or path.suffix.lower() not in SUFFIXES):
+            if (path.is_symlink() or not path.is_file() or path.name.startswith((".", "~$"))
+                    or path.suffix.lower() not in SUFFIXES or not landing_path_ok(path, inbox)):
                 continue
             stat = path.stat()
             if now - stat.st_mtime >= ctx.settings.stable_seconds:

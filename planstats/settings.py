@@ -30,6 +30,10 @@ class Settings:
     gx_dir: Path
     stable_seconds: float
     max_file_mb: float
+    max_xlsx_mb: float  # all members of an xlsx, uncompressed
+    max_zip_members: int
+    max_rows: int
+    max_cells: int  # rows × columns of a sheet as the reader lays it out
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -49,6 +53,10 @@ class Settings:
             gx_dir=_path("PLANSTATS_GX_DIR", data / "gx"),
             stable_seconds=float(os.environ.get("PLANSTATS_STABLE_SECONDS", "2")),
             max_file_mb=float(os.environ.get("PLANSTATS_MAX_FILE_MB", "20")),
+            max_xlsx_mb=float(os.environ.get("PLANSTATS_MAX_XLSX_MB", "50")),
+            max_zip_members=int(os.environ.get("PLANSTATS_MAX_ZIP_MEMBERS", "1000")),
+            max_rows=int(os.environ.get("PLANSTATS_MAX_ROWS", "100000")),
+            max_cells=int(os.environ.get("PLANSTATS_MAX_CELLS", "2000000")),
         )
 
     @property

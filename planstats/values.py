@@ -19,18 +19,22 @@ class ValueParseError(ValueError):
 def parse_number(raw: object) -> float | None:
     """Return the number in a cell, or None for an empty cell.
 
-    Accepts numbers, and text such as '95%', '95 %', '９５', '1,000', ' 95 ', '≥95'. Raises
-    ValueParseError for anything else.
+    Accepts numbers, and text such as '95%', '95 %', '９５', '1,000', ' 95 ', '≥95', '−5'. Raises
+    ValueParseError, and nothing else, for anything else.
     """
     if raw is None:
         return None
     if isinstance(raw, bool):
         raise ValueParseError(str(raw))
     if isinstance(raw, int | float):
-        if isinstance(raw, float) and not math.isfinite(raw):
+        try:
+            value = float(raw)
+        except OverflowError:  # an int beyond float's range; str() of it may itself fail
+            raise ValueParseError("number out of range") from None
+        if not math.isfinite(value):
             raise ValueParseError(str(raw))
-        return float(raw)
-    text = unicodedata.normalize("NFKC", str(raw)).strip().replace(" ", "")
+        return value
+    text = unicodedata.normalize("NFKC", str(raw)).strip().replace(" ", "").replace("−", "-")
     if text in ("", "-", "—", "/", "无"):
         return None
     text = _PREFIX.sub("", text)
