@@ -1,11 +1,12 @@
 """
 ### 规划指标年度统计 · 收集（collection）
 
-Picks up county files from the landing zone (`<inbox>/<region_code>/*.xlsx|*.csv`), checks
-them (structure, then the Great Expectations suites generated from the catalog), loads accepted
-ones into the warehouse (one transaction per file), archives or quarantines each file with its
-report, writes a receipt into the county's folder, and refreshes the reviewer index and GX Data
-Docs.
+Picks up county files from the landing zone (`<inbox>/<region_code>/*.xlsx|*.csv`) every 15
+minutes (or when triggered by hand), checks them (structure, then the Great Expectations suites
+generated from the catalog), loads accepted ones into the warehouse (one transaction per file),
+archives or quarantines each file with its report, writes a receipt into the county's folder,
+and refreshes the reviewer index and GX Data Docs. When a region/year changed, it emits the
+`planstats_facts` asset (with the years in its extra) so the yearly statistics refresh.
 
 A bad county file is a normal outcome (reported, quarantined) and never fails this DAG; a task
 fails only when the pipeline itself breaks. Re-running is safe: a file already loaded is a no-op.
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
-from planstats.alerts import on_failure
-
-FACTS = Asset(name="planstats_facts", uri="file:///planstats/warehouse/fact_value")
+from planstats.assets import FACTS
+from planstats.dagkit import default_args
 
 
 @dag(
@@ -30,13 +31,7 @@ FACTS = Asset(name="planstats_facts", uri="file:///planstats/warehouse/fact_valu
     max_active_runs=1,
     tags=["planstats", "collection"],
     doc_md=__doc__,
-    default_args={
-        "owner": "planstats",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "on_failure_callback": on_failure,
-    },
+    default_args=default_args(retry_delay=timedelta(seconds=30)),
 )
 def planstats_collect() -> None:
     @task
@@ -46,7 +41,7 @@ def planstats_collect() -> None:
 
         return pipeline.scan_inbox()
 
-    @task(outlets=[FACTS])
+    @task
     def ingest(paths: list[str]) -> list[dict]:
         """Check, load, archive and report every file; returns one line per file."""
         from planstats import pipeline
@@ -64,7 +59,19 @@ def planstats_collect() -> None:
             return None
         return str(pipeline.data_docs())
 
-    data_docs(ingest(scan()))
+    @task(outlets=[FACTS])
+    def announce(outcomes: list[dict]) -> list[int]:
+        """Emit the facts asset for the years that changed; skipped when none did."""
+        years = sorted({o["year"] for o in outcomes
+                        if o["year"] and o["status"] in ("accepted", "accepted_with_warnings")})
+        if not years:
+            raise AirflowSkipException("no accepted file: the statistics are unchanged")
+        get_current_context()["outlet_events"][FACTS].extra = {"years": years}
+        return years
+
+    outcomes = ingest(scan())
+    data_docs(outcomes)
+    announce(outcomes)
 
 
 planstats_collect()

@@ -17,9 +17,12 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_catalog(args: argparse.Namespace) -> int:
-    from planstats.catalog_view import catalog_json
+    from planstats.catalog_view import catalog_json, catalog_markdown
 
     ctx = pipeline.context()
+    if args.markdown:
+        print(catalog_markdown(ctx.catalog))
+        return 0
     plans = catalog_json(ctx.catalog, args.plan)
     if args.json:
         _print_json(plans)
@@ -78,6 +81,7 @@ def cmd_rollup(args: argparse.Namespace) -> int:
     paths = None
     if args.out:
         paths = pipeline.publish_statistics(args.plan, args.year, Path(args.out), ctx, basis)
+        paths["html"] = pipeline.publish_dashboard(args.year, ctx, basis)
     if args.json:
         _print_json([r.to_dict() for r in rows])
     else:
@@ -148,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("catalog", help="plans and their indicators")
     p.add_argument("--plan")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--markdown", action="store_true", help="the reviewers' catalog page")
     p.set_defaults(func=cmd_catalog)
 
     p = sub.add_parser("template", help="the pre-filled workbook for a county and year")

@@ -6,6 +6,7 @@ quarantine, with its report beside it and a receipt in the county's folder.
 
 from __future__ import annotations
 
+import csv
 import fcntl
 import shutil
 import time
@@ -243,8 +244,28 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     plan = ctx.catalog.plan(plan_code)
     rows = statistics(plan_code, year, ctx, basis)
     out = out_dir or ctx.settings.publish / str(year)
-    paths = publish.write_statistics(plan, year, rows, ctx.regions, out)
+    complete = rollup.completeness(ctx.warehouse, plan, year)
+    history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis)
+    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis)
     return {kind: str(path) for kind, path in paths.items()}
+
+
+def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accepted") -> str:
+    """The year's HTML dashboard over every plan in period (after their roll-ups)."""
+    ctx = ctx or context()
+    out = ctx.settings.publish / str(year)
+    page = out / "index.html"
+    reports = {r["submission_id"]: r["report_path"]
+               for r in ctx.warehouse.rows("report/submissions_of_year", year=year)}
+    plans = []
+    for code in plans_of_year(year, ctx):
+        plan = ctx.catalog.plan(code)
+        paths = {k: str(v) for k, v in publish.statistics_paths(plan, year, out, basis).items()}
+        plans.append(publish.dashboard_plan(
+            plan, year, statistics(code, year, ctx, basis), ctx.regions,
+            rollup.completeness(ctx.warehouse, plan, year), reports, paths, page))
+    index = ctx.settings.reports / str(year) / "index.html"
+    return str(publish.write_dashboard(year, plans, page, basis, index))
 
 
 def plans_of_year(year: int, ctx: Context | None = None) -> list[str]:
@@ -291,3 +312,43 @@ def purge_warehouse(confirm: str, ctx: Context | None = None) -> None:
     ctx = ctx or context()
     ctx.warehouse.purge(confirm)
     _synced.cache_clear()
+
+
+def reporting_units(year: int, ctx: Context | None = None) -> dict[str, list[str]]:
+    """City → its counties that some plan in period asks to report in ``year``."""
+    ctx = ctx or context()
+    out: dict[str, list[str]] = {}
+    for county in ctx.regions.counties_under("510000"):
+        if ctx.catalog.plans_for(ctx.regions.ancestors(county), year):
+            out.setdefault(ctx.regions[county].parent or county, []).append(county)
+    return out
+
+
+def publish_templates(year: int, counties: list[str], ctx: Context | None = None) -> list[str]:
+    """Each county's pre-filled workbook for ``year`` in the outbox, ``<outbox>/<year>/<code>/``."""
+    ctx = ctx or context()
+    written = []
+    for county in counties:
+        name = ctx.regions.name(county)
+        out = ctx.settings.outbox / str(year) / county / f"{name}_{year}年度规划指标统计表.xlsx"
+        written.append(str(make_template(county, year, out, ctx)))
+    return written
+
+
+def reminders(year: int, ctx: Context | None = None) -> dict[str, Any]:
+    """Counties that owe ``year``'s data: for the data team's reminder round."""
+    ctx = ctx or context()
+    received = {r["region_code"] for r in ctx.warehouse.rows("report/submissions_of_year",
+                                                              year=year)
+                if r["status"] != "rejected"}
+    owing = [c for counties in reporting_units(year, ctx).values() for c in counties
+             if c not in received]
+    path = ctx.settings.reports / str(year) / "催报名单.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["行政区划代码", "地区", "所属市（州）", "统计年度"])
+        for code in owing:
+            parent = ctx.regions[code].parent or ""
+            writer.writerow([code, ctx.regions.name(code), ctx.regions.name(parent), year])
+    return {"year": year, "owing": owing, "file": str(path)}

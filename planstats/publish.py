@@ -12,7 +12,7 @@ from typing import Any
 from planstats.catalog import Catalog, Plan
 from planstats.regions import RegionTree
 from planstats.review import LABELS as REVIEW_LABELS
-from planstats.rollup import StatRow
+from planstats.rollup import Completeness, StatRow
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
@@ -60,30 +60,53 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
     return html_path
 
 
+def _href(target: str | Path | None, page: Path) -> str | None:
+    """A link from ``page`` to ``target`` when the target exists."""
+    if not target or not Path(target).exists():
+        return None
+    return os.path.relpath(target, page.parent)
+
+
+def _render(template: str, page: Path, **context: Any) -> Path:
+    html = _env().get_template(template).render(
+        review_labels=REVIEW_LABELS, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        **context)
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(html, encoding="utf-8")
+    return page
+
+
 def write_review_index(year: int, rows: list[dict[str, Any]], path: Path,
                        data_docs: Path | None) -> Path:
     for row in rows:
-        report = row.get("report_path")
-        row["report_href"] = os.path.relpath(report, path.parent) if report else None
+        row["report_href"] = _href(row.get("report_path"), path)
     counts = [(STATUS_LABELS[s], sum(r["status"] == s for r in rows)) for s in STATUS_LABELS]
-    html = _env().get_template("review_index.html.j2").render(
-        year=year, rows=rows, counts=counts, labels=STATUS_LABELS, review_labels=REVIEW_LABELS,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        data_docs=(os.path.relpath(data_docs, path.parent)
-                   if data_docs and data_docs.exists() else None))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(html, encoding="utf-8")
-    return path
-
-
-def _display(value: float | None, unit: str) -> str:
-    if value is None:
-        return ""
-    return f"{value:.2f}".rstrip("0").rstrip(".") + ("%" if unit == "%" else "")
+    return _render("review_index.html.j2", path, year=year, rows=rows, counts=counts,
+                   labels=STATUS_LABELS, data_docs=_href(data_docs, path))
 
 
 STAT_HEADERS = ("序号", "类别", "指标", "单位", "目标值", "属性", "年度值", "完成情况", "完成率",
                 "序时进度值", "报送地区", "应报地区", "指标代码")
+STAT_WIDTHS = (6, 12, 46, 8, 10, 8, 10, 10, 9, 11, 9, 9, 10)
+STATUS_FILLS = {"达标": "D9EAD3", "未达标": "FFF2CC", "缺报": "F4CCCC"}
+METHODS = (
+    ("统计口径", "每个指标按所属规划的目标值、单位和属性统计；本年值取各县（市、区）当前有效"
+               "（最近一次通过审核）的报送，审核基准为“全部已接收数据”或“仅已审核通过数据”，"
+               "见标题下方说明。"),
+    ("汇总方法", "上级地区的值：本级直接报送的取报送值；否则由下级汇总——总量类指标求和；"
+               "比率类指标按Σ分子÷Σ分母×倍数计算，不是各地百分比的平均；"
+               "满意度类指标按受访人数加权平均；“仅本级”指标不汇总。"
+               "某县已报送时，其下属社区的数据不再重复计入。"),
+    ("完成情况", "按目标的比较方式判断：“≥”类指标本年值不低于目标为达标，“≤”类不高于目标为达标；"
+               "无数据为缺报。"),
+    ("完成率", "“≥”类：本年值÷目标值；“≤”类：目标值÷本年值（越低越好，低于目标时大于100%）。"),
+    ("序时进度", "规划给出基期值的指标，按基期值到目标年目标值的直线计算当年应达到的序时进度值，"
+               "据此在期中判断进度是否滞后。"),
+    ("报送情况", "应报地区为规划范围内的县级单位；按时指首次报送时间不晚于规划规定的截止日"
+               "（默认次年1月31日，北京时间）。"),
+    ("数据来源", "各县（市、区）报送的规划指标年度统计表；"
+               "指标目录取自各规划文本（见 planstats catalog）。"),
+)
 
 
 def _table(plan: Plan, rows: list[StatRow], region: str) -> list[list[Any]]:
@@ -101,20 +124,81 @@ def _table(plan: Plan, rows: list[StatRow], region: str) -> list[list[Any]]:
     return out
 
 
-def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: RegionTree,
-                     out_dir: Path) -> dict[str, Path]:
-    """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON."""
-    from openpyxl import Workbook
-    from openpyxl.formatting.rule import CellIsRule
+def _sheet(wb: Any, title: str, heading: str, note: str, headers: list[str],
+           lines: list[list[Any]], widths: list[float], wrap: int | None = None) -> Any:
+    """A sheet in the shape of a statistical annual table: title, 口径 line, frozen header."""
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{plan.code}_{year}_规划指标年度统计"
-    paths = {"xlsx": out_dir / f"{stem}.xlsx", "csv": out_dir / f"{stem}.csv",
-             "json": out_dir / f"{stem}.json"}
     thin = Side(style="thin", color="BFBFBF")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    fills = {"达标": "D9EAD3", "未达标": "FFF2CC", "缺报": "F4CCCC"}
+    ws = wb.create_sheet(title[:31])
+    ws["A1"] = heading
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A2"] = note
+    ws["A2"].font = Font(color="595959")
+    ws.append([])
+    ws.append(headers)
+    for cell in ws[4]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="1F4E79")
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.border = border
+    for line in lines:
+        ws.append([safe_text(v) for v in line])
+        for cell in ws[ws.max_row]:
+            cell.border = border
+            cell.alignment = Alignment(vertical="center", wrap_text=cell.column == wrap)
+        if wrap:
+            ws.row_dimensions[ws.max_row].height = row_height([(line[wrap - 1],
+                                                                widths[wrap - 1])])
+    for i, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = "A5"
+    fit_to_page_width(ws, title_rows="4:4")
+    return ws
+
+
+def _status_colours(ws: Any, column: str) -> None:
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import PatternFill
+
+    last = max(ws.max_row, 5)
+    for status, color in STATUS_FILLS.items():
+        ws.conditional_formatting.add(
+            f"{column}5:{column}{last}",
+            CellIsRule(operator="equal", formula=[f'"{status}"'],
+                       fill=PatternFill("solid", bgColor=color)))
+
+
+def binding_summary(plan: Plan, rows: list[StatRow]) -> dict[str, Any]:
+    """约束性指标 at the plan's own level: how many met, and which not."""
+    own = {r.indicator_code: r for r in rows if r.region_code == plan.region_code}
+    binding = [i for i in plan.indicators if i.attribute == "约束性" and i.code in own]
+    unmet = [i for i in binding if own[i.code].status != "达标"]
+    return {"total": len(binding), "met": len(binding) - len(unmet),
+            "unmet": [{"code": i.code, "name": i.name, "status": own[i.code].status}
+                      for i in unmet]}
+
+
+def statistics_paths(plan: Plan, year: int, out_dir: Path, basis: str) -> dict[str, Path]:
+    stem = f"{plan.code}_{year}_规划指标年度统计" + ("_已审核" if basis == "approved" else "")
+    return {kind: out_dir / f"{stem}.{kind}" for kind in ("xlsx", "csv", "json")}
+
+
+def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: RegionTree,
+                     out_dir: Path, complete: Completeness | None = None,
+                     history: dict[str, dict[int, dict[str, Any]]] | None = None,
+                     basis: str = "accepted") -> dict[str, Path]:
+    """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = statistics_paths(plan, year, out_dir, basis)
+    basis_text = "仅已审核通过数据" if basis == "approved" else "全部已接收数据"
+    final = year == plan.period_end
+    heading = f"{plan.name} 规划指标年度统计（{year}年{'，期末评估' if final else ''}）"
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -122,38 +206,74 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     sheets = [c for c in region_codes if c == plan.region_code
               or (c in regions and regions[c].parent == plan.region_code)]
     for region in sheets:
-        table = _table(plan, rows, region)
         title = plan.short_name if region == plan.region_code else regions.name(region)
-        ws = wb.create_sheet(title[:31])
-        ws["A1"] = f"{plan.name} 规划指标年度统计（{year}年）"
-        ws["A1"].font = Font(bold=True, size=14)
-        ws["A2"] = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}；"
-                    "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")
-        ws["A2"].font = Font(color="595959")
-        ws.append([])
-        ws.append(list(STAT_HEADERS))
-        for cell in ws[4]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="1F4E79")
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-            cell.border = border
-        for line in table:
-            ws.append([safe_text(v) for v in line])
-            for cell in ws[ws.max_row]:
-                cell.border = border
-                cell.alignment = Alignment(vertical="center", wrap_text=cell.column == 3)
-            ws.row_dimensions[ws.max_row].height = row_height([(line[2], 46)])
-            ws.cell(row=ws.max_row, column=9).number_format = "0.0%"
-        last = max(ws.max_row, 5)
-        for status, color in fills.items():
-            ws.conditional_formatting.add(
-                f"H5:H{last}", CellIsRule(operator="equal", formula=[f'"{status}"'],
-                                          fill=PatternFill("solid", bgColor=color)))
-        for letter, width in zip("ABCDEFGHIJKLM", (6, 12, 46, 8, 10, 8, 10, 10, 9, 11, 9, 9, 10),
-                                 strict=True):
-            ws.column_dimensions[letter].width = width
+        note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{basis_text}；"
+                "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")
+        ws = _sheet(wb, title, heading, note, list(STAT_HEADERS), _table(plan, rows, region),
+                    list(STAT_WIDTHS), wrap=3)
+        for r in range(5, ws.max_row + 1):
+            ws.cell(row=r, column=9).number_format = "0.0%"
+        _status_colours(ws, "H")
         ws.freeze_panes = "D5"
-        fit_to_page_width(ws, title_rows="4:4")
+
+    summary = binding_summary(plan, rows)
+    own = {r.indicator_code: r for r in rows if r.region_code == plan.region_code}
+    binding = [[i.seq, i.name, i.target_text, None if own[i.code].value is None
+                else round(own[i.code].value, 4), own[i.code].status,
+                round(own[i.code].completion_rate or 0, 4)]
+               for i in plan.indicators if i.attribute == "约束性" and i.code in own]
+    ws = _sheet(wb, "约束性指标", f"{plan.short_name} 约束性指标完成情况（{year}年）",
+                f"约束性指标 {summary['total']} 项，达标 {summary['met']} 项，未达标或缺报 "
+                f"{summary['total'] - summary['met']} 项。",
+                ["序号", "指标", "目标值", "年度值", "完成情况", "完成率"], binding,
+                [6, 46, 10, 10, 10, 9], wrap=2)
+    for r in range(5, ws.max_row + 1):
+        ws.cell(row=r, column=6).number_format = "0.0%"
+    _status_colours(ws, "E")
+    if binding:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = "约束性指标完成率"
+        chart.y_axis.number_format = "0%"
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = 1.2
+        chart.add_data(Reference(ws, min_col=6, min_row=4, max_row=ws.max_row),
+                       titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=ws.max_row))
+        chart.legend = None
+        chart.height = max(7.5, 0.45 * len(binding))
+        chart.width = 16
+        ws.add_chart(chart, "H4")
+
+    years = list(range(plan.period_start, plan.period_end + 1))
+    if history:
+        lines = []
+        for ind in plan.indicators:
+            per_year = history.get(ind.code, {})
+            values = [per_year.get(y, {}).get("value") for y in years]
+            lines.append([ind.seq, ind.name, ind.target_text,
+                          *(None if v is None else round(v, 4) for v in values),
+                          (per_year.get(year) or {}).get("status", "")])
+        _sheet(wb, "历年趋势", f"{plan.short_name} 规划期历年指标值（{years[0]}–{years[-1]}）",
+               f"{plan.region_code} {regions.name(plan.region_code)}；空白为尚未统计或缺报。",
+               ["序号", "指标", "目标值", *(f"{y}年" for y in years), f"{year}年完成情况"],
+               lines, [6, 46, 10, *(9 for _ in years), 12], wrap=2)
+
+    if complete is not None:
+        lines = [[c["region_code"], c["region_name"], "是" if c["received"] else "否",
+                  "是" if c["on_time"] else ("否" if c["received"] else ""),
+                  c["first_received_at"] or "", c["files"], c["rejected_files"],
+                  c["review_status"] or ""] for c in complete.rows]
+        due = complete.rows[0]["deadline"] if complete.rows else ""
+        _sheet(wb, "报送情况", f"{plan.short_name} {year}年度报送情况",
+               f"应报 {complete.expected} 个，已报 {complete.received} 个，按时 "
+               f"{complete.on_time} 个；截止时间 {due}（UTC）。",
+               ["行政区划代码", "地区", "已报送", "按时", "首次报送时间（UTC）", "文件数",
+                "退回文件数", "审核状态"], lines, [12, 16, 8, 8, 26, 8, 10, 10])
+
+    _sheet(wb, "说明", f"{plan.short_name} 规划指标年度统计 · 方法说明",
+           f"规划：{plan.name}（{plan.region_code}，{plan.period_start}–{plan.period_end}）",
+           ["项目", "说明"], [list(m) for m in METHODS], [14, 100], wrap=2)
     wb.save(paths["xlsx"])
 
     with paths["csv"].open("w", encoding="utf-8-sig", newline="") as fh:
@@ -165,3 +285,45 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     paths["json"].write_text(json.dumps([r.to_dict() for r in rows], ensure_ascii=False, indent=1),
                              encoding="utf-8")
     return paths
+
+
+BAR_FULL = 300  # pixels for 100 % completion
+BAR_COLOURS = {"达标": "#6aa84f", "未达标": "#f1c232", "缺报": "#e06666"}
+
+
+def dashboard_plan(plan: Plan, year: int, rows: list[StatRow], regions: RegionTree,
+                   complete: Completeness, reports: dict[str, str], paths: dict[str, str],
+                   page: Path) -> dict[str, Any]:
+    """What the yearly dashboard shows of one plan."""
+    own = [r for r in rows if r.region_code == plan.region_code]
+    counts = {s: sum(r.status == s for r in own) for s in STATUS_FILLS}
+    by_code = {r.indicator_code: r for r in own}
+    categories: dict[str, list[dict[str, Any]]] = {}
+    for ind in plan.indicators:
+        r = by_code.get(ind.code)
+        if r is None:
+            continue
+        rate = r.completion_rate
+        categories.setdefault(ind.category, []).append({
+            "name": ind.name, "status": r.status, "colour": BAR_COLOURS[r.status],
+            "bar": 0 if rate is None else round(min(rate, 1.5) * BAR_FULL),
+            "label": "缺报" if rate is None else f"{rate:.0%}（目标 {ind.target_text}）"})
+    counties = [{**c, "report_href": _href(reports.get(c["current_submission_id"] or ""), page)}
+                for c in complete.rows]
+    return {
+        "code": plan.code, "name": plan.name, "region_name": regions.name(plan.region_code),
+        "period": f"{plan.period_start}–{plan.period_end}", "final": year == plan.period_end,
+        "total": len(own), "counts": counts, "binding": binding_summary(plan, rows),
+        "categories": [{"name": k, "bars": v} for k, v in categories.items()],
+        "expected": complete.expected, "received": complete.received,
+        "on_time": complete.on_time, "counties": counties,
+        "xlsx": os.path.relpath(paths["xlsx"], page.parent),
+        "csv": os.path.relpath(paths["csv"], page.parent),
+    }
+
+
+def write_dashboard(year: int, plans: list[dict[str, Any]], page: Path, basis: str,
+                    review_index: Path | None) -> Path:
+    return _render("dashboard.html.j2", page, year=year, plans=plans, full=BAR_FULL,
+                   basis_text="仅已审核通过数据" if basis == "approved" else "全部已接收数据",
+                   review_index=_href(review_index, page))

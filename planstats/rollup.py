@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from planstats.catalog import Plan
 from planstats.regions import RegionTree
 from planstats.warehouse import Warehouse
 
+BEIJING = timezone(timedelta(hours=8))
 ROW_FIELDS = ("plan_code", "region_code", "indicator_code", "year", "value", "numerator",
               "denominator", "target", "comparator", "status", "completion_rate",
               "reporting_regions", "expected_regions")
@@ -36,6 +37,7 @@ class StatRow:
     expected_value: float | None
     on_track: bool | None
     basis: str = "accepted"
+    missing_regions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = {name: getattr(self, name) for name in ROW_FIELDS}
@@ -48,6 +50,7 @@ class StatRow:
             out["expected_value"] = None
         out["on_track"] = self.on_track
         out["basis"] = self.basis
+        out["missing_regions"] = list(self.missing_regions)
         return out
 
 
@@ -71,7 +74,55 @@ def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted",
         wh.run(conn, "rollup/delete_agg_indicator_value",
                {"plan_code": plan.code, "year": year, "basis": basis})
         result = wh.run(conn, "rollup/agg_indicator_value", params)
+        wh.run(conn, "rollup/delete_agg_completeness", {"plan_code": plan.code, "year": year})
+        wh.run(conn, "rollup/agg_completeness", {
+            "plan_code": plan.code, "year": year, "deadline": deadline(plan, year),
+            "computed_at": params["computed_at"]})
     return result.rowcount
+
+
+def deadline(plan: Plan, year: int) -> str:
+    """End of the plan's deadline day (Beijing time) in the following year, as UTC ISO text."""
+    month, day = (int(x) for x in plan.deadline.split("-"))
+    end = datetime(year + 1, month, day, 23, 59, 59, tzinfo=BEIJING)
+    return end.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Completeness:
+    """Which counties of a plan's tree reported a year, and on time."""
+
+    rows: list[dict[str, Any]]
+
+    @property
+    def expected(self) -> int:
+        return len(self.rows)
+
+    @property
+    def received(self) -> int:
+        return sum(r["received"] for r in self.rows)
+
+    @property
+    def on_time(self) -> int:
+        return sum(r["on_time"] for r in self.rows)
+
+    @property
+    def missing(self) -> list[str]:
+        return [r["region_code"] for r in self.rows if not r["received"]]
+
+
+def completeness(wh: Warehouse, plan: Plan, year: int) -> Completeness:
+    return Completeness(wh.rows("report/agg_completeness", plan_code=plan.code, year=year))
+
+
+def trend(wh: Warehouse, plan: Plan, region_code: str,
+          basis: str = "accepted") -> dict[str, dict[int, dict[str, Any]]]:
+    """indicator → year → {value, status, …} for every year computed so far."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for r in wh.rows("report/agg_trend", plan_code=plan.code, region_code=region_code,
+                     basis=basis):
+        out.setdefault(r["indicator_code"], {})[r["year"]] = r
+    return out
 
 
 def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
@@ -93,4 +144,22 @@ def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
         for r in wh.rows("report/agg_indicator_value", plan_code=plan.code, year=year,
                          basis=basis)
     ]
+    rows = _with_missing(rows, regions)
     return sorted(rows, key=lambda r: (order.get(r.region_code, len(order)), seq[r.indicator_code]))
+
+
+def _with_missing(rows: list[StatRow], regions: RegionTree) -> list[StatRow]:
+    """Name, on every row above county level, the counties below it that did not report."""
+    silent: dict[str, set[str]] = {}
+    for r in rows:
+        county = r.region_code in regions and regions[r.region_code].level == "county"
+        if r.value is None and county:
+            silent.setdefault(r.indicator_code, set()).add(r.region_code)
+    out = []
+    for r in rows:
+        if r.region_code in regions and regions[r.region_code].level in ("province", "city"):
+            missing = tuple(c for c in regions.counties_under(r.region_code)
+                            if c in silent.get(r.indicator_code, ()))
+            r = replace(r, missing_regions=missing)
+        out.append(r)
+    return out

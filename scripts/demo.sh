@@ -36,5 +36,6 @@ echo
 echo "审核报告一览：   $PLANSTATS_DATA_DIR/reports/2025/index.html（各年度同目录）"
 echo "单份审核报告：   $PLANSTATS_DATA_DIR/archive/ 和 $PLANSTATS_DATA_DIR/quarantine/ 中与文件同名的 .report.html"
 echo "GX 数据文档：    $PLANSTATS_DATA_DIR/gx/gx/uncommitted/data_docs/local_site/index.html"
+echo "年度统计一览：   $PLANSTATS_DATA_DIR/publish/2025/index.html"
 echo "年度统计工作簿： $(ls "$PLANSTATS_DATA_DIR"/publish/2025/*.xlsx)"
 echo "仓库（SQLite）： $PLANSTATS_DATA_DIR/warehouse.sqlite"

@@ -29,10 +29,13 @@ def test_ingest_loads_good_files_and_quarantines_bad_ones(ctx, make_workbook):
     assert not list(folder.glob("*.xlsx")), "every file left the inbox"
     archived = list((ctx.settings.archive / "2023" / ENYANG).glob("*_2023.xlsx"))
     quarantined = sorted(p.name for p in ctx.settings.quarantine.rglob("*.xlsx"))
-    assert len(archived) == 1 and len(quarantined) == 2
+    marked = [name for name in quarantined if name.endswith(".批注.xlsx")]
+    assert len(archived) == 1 and len(quarantined) - len(marked) == 2
+    assert [name.split("_", 1)[1] for name in marked] == ["2023-bad.xlsx.批注.xlsx"]
     assert archived[0].with_name(archived[0].name + ".report.html").exists()
     receipts = sorted(p.name for p in (folder / pipeline.RECEIPTS).iterdir())
-    assert receipts == ["2023-bad.审核报告.html", "2023.审核报告.html", "broken.审核报告.html"]
+    assert receipts == ["2023-bad.审核报告.html", "2023-bad.批注.xlsx", "2023.审核报告.html",
+                        "broken.审核报告.html", "broken.问题清单.csv"]
     index = (ctx.settings.reports / "2023" / "index.html").read_text(encoding="utf-8")
     assert "退回" in index and "通过" in index
 

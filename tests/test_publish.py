@@ -17,7 +17,7 @@ def test_statistics_workbook_csv_and_json(ctx, make_workbook):
     paths = pipeline.publish_statistics("enyang-14th", 2025, ctx.settings.publish, ctx)
     wb = load_workbook(paths["xlsx"])
     ws = wb.worksheets[0]
-    assert "规划指标年度统计（2025年）" in ws["A1"].value
+    assert "规划指标年度统计（2025年，期末评估）" in ws["A1"].value
     assert [c.value for c in ws[4]][:8] == ["序号", "类别", "指标", "单位", "目标值", "属性",
                                              "年度值", "完成情况"]
     assert ws.freeze_panes == "D5"

@@ -136,3 +136,35 @@ def test_validate_cli_exit_codes_and_json(ctx, make_workbook, tmp_path, capsys):
     assert main(["validate", str(bad), "--json"]) == 1
     out = capsys.readouterr().out
     assert '"status": "accepted"' in out and '"status": "rejected"' in out
+
+
+def test_messy_cells_and_traditional_names_read_as_meant(ctx, tmp_path):
+    """Codes left blank are matched by name (traditional script too); numbers typed as text,
+    with %, full-width digits, thousands separators and ≥ are read as the number meant."""
+    values = good_values(ctx, ENYANG, 2024)
+    path = tmp_path / "messy.csv"
+    traditional = {"ZB0001": "小區（院落）黨組織（或聯合黨組織）覆蓋率",
+                   "ZB0020": "城鄉社區綜合服務設施覆蓋率"}
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["行政区划代码", "统计年度", "指标代码", "指标名称", "本年值", "分子",
+                         "分母", "说明"])
+        for code, (value, num, den) in values.items():
+            shown = value
+            if code == "ZB0017":
+                shown = "１９"
+            elif code == "ZB0015":
+                shown = f"{value:,.2f}"
+            elif code == "ZB0002":
+                shown = f" {value} % "
+            elif code == "ZB0025":
+                shown = f"≥{value:g}"
+            name = traditional.get(code, "")
+            writer.writerow([ENYANG, 2024, "" if name else code, name, shown, num, den, ""])
+    result = pipeline.validate_file(path, ctx)
+    assert result["status"] == "accepted", result["issues"]
+    from planstats.intake import read_submission
+
+    rows = {r.indicator_code: r for r in read_submission(path).rows}
+    assert rows["ZB0017"].value == 19 and rows["ZB0015"].value == round(values["ZB0015"][0], 2)
+    assert rows["ZB0002"].value == values["ZB0002"][0]

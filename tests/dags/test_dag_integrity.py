@@ -26,7 +26,8 @@ def dagbag(tmp_path_factory):
 
 def test_no_import_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert set(dagbag.dag_ids) >= {"planstats_collect", "planstats_yearly"}
+    assert set(dagbag.dag_ids) == {"planstats_collect", "planstats_yearly", "planstats_templates",
+                                   "planstats_reminders"}
 
 
 def test_every_dag_is_documented_tagged_owned_and_retried(dagbag):

@@ -70,7 +70,9 @@ def test_collection_then_yearly_backfill_and_identical_rerun(airflow_env):
     assert (publish / "2025" / "enyang-14th_2025_规划指标年度统计.xlsx").exists()
     assert (publish / "2023" / "enyang-14th_2023_规划指标年度统计.xlsx").exists()
 
-    select = ("select * from agg_indicator_value"
+    select = ("select plan_code, year, basis, region_code, indicator_code, value, numerator,"
+              " denominator, direct, reporting_regions, expected_regions, target, comparator,"
+              " status, completion_rate, expected_value, on_track from agg_indicator_value"
               " order by plan_code, year, region_code, indicator_code")
     before = warehouse(airflow_env, select)
     enyang = [row for row in before if row[0] == "enyang-14th"]
@@ -80,3 +82,23 @@ def test_collection_then_yearly_backfill_and_identical_rerun(airflow_env):
     assert warehouse(airflow_env, select) == before
     assert dict(warehouse(airflow_env, "select status, count(*) from submission group by 1")) == \
         statuses
+    assert (publish / "2025" / "index.html").exists(), "the year's dashboard"
+
+
+def test_collection_announces_the_changed_years_as_an_asset_event(airflow_env):
+    import json
+
+    with sqlite3.connect(Path(airflow_env["AIRFLOW_HOME"]) / "airflow.db") as conn:
+        extras = [json.loads(e) for (e,) in conn.execute("select extra from asset_event")]
+    assert {"years": [2021, 2022, 2023, 2024, 2025]} in extras
+
+
+def test_templates_for_every_county_and_the_reminder_list(airflow_env):
+    dag_test(airflow_env, "planstats_templates", "2025-12-01")
+    outbox = Path(airflow_env["PLANSTATS_DATA_DIR"]) / "outbox" / "2025"
+    assert len(list(outbox.glob("*/*.xlsx"))) == 183
+    assert (outbox / "511903" / "恩阳区_2025年度规划指标统计表.xlsx").exists()
+    dag_test(airflow_env, "planstats_reminders", "2026-01-05")
+    owing = (Path(airflow_env["PLANSTATS_DATA_DIR"]) / "reports" / "2025" / "催报名单.csv")
+    lines = owing.read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) == 1 + 182 and not any(line.startswith("511903") for line in lines)

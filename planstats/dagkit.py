@@ -1,9 +1,16 @@
-"""Airflow callbacks: say what broke and what to do. Light imports only (DAG files use it)."""
+"""What every planstats DAG shares: defaults, the failure callback, the run's year.
+
+Light imports only: DAG files import this at top level.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+from datetime import timedelta
 from typing import Any
+
+PARALLEL = int(os.environ.get("PLANSTATS_MAX_PARALLEL", "2"))
 
 log = logging.getLogger("planstats")
 
@@ -25,3 +32,20 @@ def on_failure(context: dict[str, Any]) -> None:
                   "查看任务日志，修复后清除本任务重跑。")
     log.error("planstats task %s failed in run %s: %s  处理办法：%s", task_id,
               getattr(ti, "run_id", "?"), context.get("exception"), advice)
+
+
+def default_args(retry_delay: timedelta = timedelta(minutes=1)) -> dict[str, Any]:
+    """Owner, retries with exponential backoff, and the failure callback with its runbook."""
+    return {"owner": "planstats", "retries": 2, "retry_delay": retry_delay,
+            "retry_exponential_backoff": True, "on_failure_callback": on_failure}
+
+
+def run_year(context: Any, offset: int = 0) -> int:
+    """The ``year`` param when given, else the run's logical year plus ``offset``.
+
+    A run works on its own year, never on today's date.
+    """
+    if context["params"].get("year"):
+        return int(context["params"]["year"])
+    when = context.get("logical_date") or context["dag_run"].run_after
+    return when.year + offset
