@@ -437,8 +437,7 @@ def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Pat
     if ruled and not data.consistency.empty:
         failures += run_expectations(data.consistency, ruled, expectations_dir, project_dir,
                                      "consistency", run_name)
-    if project_dir is not None:
-        prune_results(gx_context(project_dir))
+    prune_results(gx_context(project_dir))  # also the in-memory store of repeated dry runs
     _attach(usable, failures, catalog, data)
 
 
