@@ -20,7 +20,7 @@ from typing import Any
 
 from planstats import load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
-from planstats.intake import SUFFIXES, read_submission
+from planstats.intake import SUFFIXES, file_hash, read_submission
 from planstats.regions import RegionTree, regions_from
 from planstats.settings import Settings
 from planstats.warehouse import Warehouse, warehouse_for
@@ -147,7 +147,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         if not path.exists():
             continue
         known = wh.rows("report/submission_by_hash", folder=path.parent.name,
-                        file_hash=validate_hash(path))
+                        file_hash=file_hash(path))
         if known:
             # Same bytes again (or a crash after loading but before archiving): no-op.
             outcomes.append({"file": str(path), "status": "duplicate",
@@ -159,7 +159,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     if not todo:
         return outcomes
     years: set[int] = set()
-    checked = check(todo, ctx, gx_project=_gx_project(ctx, todo))
+    checked = check(todo, ctx, gx_project=ctx.settings.gx_dir)
     for item in checked:  # in arrival order: each file is compared with what the last one left
         sub = item.submission
         item.summary = load.compare_with_current(wh, item)
@@ -189,18 +189,6 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     for year in sorted(years):
         write_review_index(year, ctx)
     return outcomes
-
-
-def validate_hash(path: Path) -> str:
-    from planstats.intake import file_hash
-
-    return file_hash(path)
-
-
-def _gx_project(ctx: Context, paths: list[Path]) -> Path:
-    """Validation results are kept per batch year so Data Docs stay small as years pass."""
-    del paths
-    return ctx.settings.gx_dir
 
 
 def _move(source: Path, target: Path) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planstats.catalog import Concept, required_indicators
+from planstats.catalog import Concept, Plan, required_indicators
 from planstats.templates import HEADER_ROW
 
 if TYPE_CHECKING:
@@ -55,7 +55,25 @@ def year_values(ctx: Context, region: str, year: int,
         plan, ind = uses[0]
         values[code] = sample_values(ind.concept, ind.target, ind.comparator, year,
                                      plan.period_start, plan.period_end, rng)
+    for plan in plans:
+        _keep_rules(plan, values)
     return values
+
+
+def _keep_rules(plan: Plan, values: dict[str, tuple[Any, Any, Any]]) -> None:
+    """Make a plan's one-to-one ``<=`` rules hold, as real data does (完成率 ≤ 应答率)."""
+    for rule in plan.rules:
+        if rule.operator != "<=" or len(rule.left) != 1 or len(rule.right) != 1:
+            continue
+        (left,), (right,) = rule.left, rule.right
+        if left not in values or right not in values:
+            continue
+        (lv, ln, ld), (rv, rn, rd) = values[left], values[right]
+        if ln is not None and rn is not None and ld and rd:
+            num = min(ln, rn)  # the same 分母 for both, the part no larger than the whole
+            values[left] = (round(rv * num / rn, 2) if rn else 0.0, num, rd)
+        elif lv is not None and rv is not None and lv > rv:
+            values[left] = (rv, ln, ld)
 
 
 def fill_workbook(path: Path, values: dict[str, tuple[Any, Any, Any]], reporter: str,
