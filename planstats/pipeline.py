@@ -7,7 +7,9 @@ quarantine, with its report beside it and a receipt in the county's folder.
 from __future__ import annotations
 
 import csv
+import errno
 import fcntl
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -149,11 +151,17 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         known = wh.rows("report/submission_by_hash", folder=path.parent.name,
                         file_hash=file_hash(path))
         if known:
-            # Same bytes again (or a crash after loading but before archiving): no-op.
-            outcomes.append({"file": str(path), "status": "duplicate",
+            stored = known[0]["stored_path"]
+            if stored and not Path(stored).exists():
+                # Loaded, then the run died before archiving it: finish that move now.
+                _move(path, Path(stored))
+                status = "recovered"
+            else:  # the same bytes again: nothing to load
+                _move(path, ctx.settings.archive / "duplicates" / path.parent.name
+                      / f"{_stamp()}_{path.name}")
+                status = "duplicate"
+            outcomes.append({"file": str(path), "status": status,
                              "submission_id": known[0]["submission_id"]})
-            _move(path, ctx.settings.archive / "duplicates" / path.parent.name
-                  / f"{_stamp()}_{path.name}")
             continue
         todo.append(path)
     if not todo:
@@ -192,12 +200,26 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
 
 
 def _move(source: Path, target: Path) -> None:
+    """Move a county file whole or not at all: never a partial copy left behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        shutil.move(str(source), str(target))
+        os.replace(source, target)  # atomic within one filesystem
+        return
     except FileNotFoundError:
-        if not target.exists():  # another run archived it meanwhile; anything else is a fault
+        if target.exists():  # another run archived it meanwhile; anything else is a fault
+            return
+        raise
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
             raise
+    partial = target.with_name(target.name + ".part")
+    try:
+        shutil.copy2(source, partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    source.unlink()
 
 
 def data_docs(ctx: Context | None = None) -> Path:
