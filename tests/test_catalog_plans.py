@@ -98,3 +98,26 @@ def test_rates_declare_what_numerator_and_denominator_count(catalog):
 def test_catalog_page_is_in_sync(catalog):
     page = (ROOT / "docs" / "catalog.md").read_text(encoding="utf-8")
     assert page == catalog_markdown(catalog) + "\n", "run: planstats catalog --markdown"
+
+
+def test_next_periods_plan_is_added_by_adding_a_file(tmp_path):
+    """十五五 (2026–2030): a new plan file and nothing else; each year finds its own plan."""
+    import shutil
+
+    from planstats.expectations import all_suites
+    from planstats.regions import load_regions
+
+    catalog_dir = tmp_path / "catalog"
+    shutil.copytree(ROOT / "include" / "catalog", catalog_dir)
+    text = (catalog_dir / "plans" / "enyang-14th.yaml").read_text(encoding="utf-8")
+    text = (text.replace("code: enyang-14th", "code: enyang-15th")
+                .replace("period_start: 2021", "period_start: 2026")
+                .replace("period_end: 2025", "period_end: 2030")
+                .replace("baseline_year: 2020", "baseline_year: 2025")
+                .replace("target_year: 2025", "target_year: 2030"))
+    (catalog_dir / "plans" / "enyang-15th.yaml").write_text(text, encoding="utf-8")
+    catalog = load_catalog(catalog_dir)
+    chain = load_regions(ROOT / "include" / "regions").ancestors("511903")
+    assert [p.code for p in catalog.plans_for(chain, 2027)] == ["enyang-15th"]
+    assert "enyang-14th" in [p.code for p in catalog.plans_for(chain, 2025)]
+    assert "enyang-15th" in all_suites(catalog)
