@@ -1,0 +1,325 @@
+"""The three ways to load the same files, and the worker process that times one of them.
+
+Run by bench/run.py as ``python bench/ways.py WAY CASE_DIR --runs N --work DIR``; prints one
+JSON line. Imports happen before any timing; the first call (on one file) is timed apart as part
+of the cold start; every timed run gets a fresh copy of the files and a fresh store.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gen import Case
+
+WAYS = ("floor", "naive", "pipeline")
+VALUES_TABLE = (
+    "create table fact_value (region_code text, year integer, indicator_code text, "
+    "value real, numerator real, denominator real, note text)"
+)
+INSERT = "insert into fact_value values (?, ?, ?, ?, ?, ?, ?)"
+NAIVE_COLUMNS = ["submission_key", "source_row", "region_code", "indicator_code", "value",
+                 "numerator", "denominator", "has_value", "value_frac", "ratio_gap",
+                 "yoy_change", "history_z"]
+
+
+def progress(event: str, **facts: Any) -> None:
+    """One line on stderr, kept by the parent: what finished before a timeout, if one comes."""
+    print(json.dumps({"event": event, **facts}, ensure_ascii=False), file=sys.stderr, flush=True)
+
+
+def fresh_inbox(case: Case, files: list[Path], run_dir: Path) -> list[Path]:
+    """Copy ``files`` into ``run_dir/inbox/<county>/`` (ingest moves what it reads)."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+    copies = []
+    for path in files:
+        target = run_dir / "inbox" / path.relative_to(case.inbox)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copies.append(target)
+    return copies
+
+
+def _blank(cell: Any) -> Any:
+    return None if cell == "" else cell
+
+
+# (a) floor: the fastest reader and one bulk insert, no checks ---------------------------------
+
+
+def floor(paths: list[Path], db: Path) -> int:
+    """Read every file (python-calamine, csv) and executemany the values into a fresh SQLite."""
+    from python_calamine import CalamineWorkbook
+
+    rows: list[tuple[Any, ...]] = []
+    for path in paths:
+        if path.suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as fh:
+                reader = csv.reader(fh)
+                next(reader)
+                rows.extend((r[0], r[1], r[2], _blank(r[3]), _blank(r[4]), _blank(r[5]),
+                             _blank(r[6])) for r in reader)
+            continue
+        book = CalamineWorkbook.from_path(str(path))
+        info = {r[0]: r[1] for r in book.get_sheet_by_name("填报信息").to_python() if len(r) > 1}
+        region, year = str(info["行政区划代码"]), int(info["统计年度"])
+        table = book.get_sheet_by_name("指标数据").to_python()
+        start = next(i for i, r in enumerate(table) if r and r[0] == "指标代码") + 1
+        rows.extend((region, year, r[0], _blank(r[4]), _blank(r[5]), _blank(r[6]), _blank(r[7]))
+                    for r in table[start:] if r and r[0])
+    con = sqlite3.connect(db)
+    with con:
+        con.execute(VALUES_TABLE)
+        con.executemany(INSERT, rows)
+    con.close()
+    return len(rows)
+
+
+# (b) naive: one GX checkpoint and Data Docs rebuild per file, a commit per row -----------------
+
+
+class Naive:
+    """What public Airflow + GX demos do, file by file, in a fresh file-backed GX project."""
+
+    def __init__(self, work: Path, ctx: Any) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.ctx = ctx
+        self.context = gx.get_context(mode="file", project_root_dir=str(work / "gx"))
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        source = self.context.data_sources.add_pandas("files")
+        self.batch = source.add_dataframe_asset("file").add_batch_definition_whole_dataframe("b")
+        self.checkpoints: dict[tuple[str, ...], Any] = {}
+        self.db = sqlite3.connect(work / "naive.sqlite")
+        self.db.execute(VALUES_TABLE)
+        self.db.commit()
+
+    def suite(self, name: str) -> Any:
+        from great_expectations.expectations.expectation_configuration import (
+            ExpectationConfiguration,
+        )
+
+        path = self.ctx.settings.expectations_dir / f"{name}.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        suite = self.gx.ExpectationSuite(name=name)
+        for exp in data["expectations"]:
+            suite.add_expectation_configuration(ExpectationConfiguration(
+                type=exp["type"], kwargs=exp["kwargs"], meta=exp["meta"]))
+        return self.context.suites.add(suite)
+
+    def checkpoint(self, suites: tuple[str, ...]) -> Any:
+        from great_expectations.checkpoint import UpdateDataDocsAction
+
+        if suites not in self.checkpoints:
+            definitions = []
+            for name in suites:
+                if not any(s.name == name for s in self.context.suites.all()):
+                    self.suite(name)
+                definitions.append(self.context.validation_definitions.add(
+                    self.gx.ValidationDefinition(name=f"{name}-{len(self.checkpoints)}",
+                                                 data=self.batch,
+                                                 suite=self.context.suites.get(name))))
+            self.checkpoints[suites] = self.context.checkpoints.add(self.gx.Checkpoint(
+                name=f"naive-{len(self.checkpoints)}", validation_definitions=definitions,
+                actions=[UpdateDataDocsAction(name="update_data_docs")],
+                result_format={"result_format": "COMPLETE",
+                               "unexpected_index_column_names": ["submission_key",
+                                                                 "source_row"]}))
+        return self.checkpoints[suites]
+
+    def frame(self, path: Path) -> tuple[Any, str, int]:
+        """The file as the suites' long table (pandas readers, as the demos use)."""
+        import pandas as pd
+
+        if path.suffix == ".csv":
+            raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+            region, year = raw["行政区划代码"].iloc[0][:6], int(raw["统计年度"].iloc[0])
+            units = raw["行政区划代码"]
+            first = 2
+        else:
+            sheets = pd.read_excel(path, sheet_name=["填报信息", "指标数据"], header=None,
+                                   dtype=object)
+            info = dict(zip(sheets["填报信息"][0], sheets["填报信息"][1], strict=False))
+            region, year = str(info["行政区划代码"]), int(info["统计年度"])
+            table = sheets["指标数据"]
+            head = int(table.index[table[0] == "指标代码"][0])
+            raw = table.iloc[head + 1:].copy()
+            raw.columns = list(table.iloc[head])
+            raw = raw[raw["指标代码"].notna()]
+            units = pd.Series(region, index=raw.index)
+            first = head + 2
+        df = pd.DataFrame({
+            "submission_key": path.name, "source_row": range(first, first + len(raw)),
+            "region_code": units.to_numpy(), "indicator_code": raw["指标代码"].to_numpy()})
+        for column, name in (("本年值", "value"), ("分子", "numerator"), ("分母", "denominator")):
+            df[name] = pd.to_numeric(raw[column].replace("", None), errors="coerce").to_numpy()
+        df["has_value"] = df["value"].notna().astype(int)
+        df["value_frac"] = (df["value"] - df["value"].round()).abs()
+        concepts = self.ctx.catalog.concepts.values()
+        scale = df["indicator_code"].map({c.code: c.scale for c in concepts
+                                          if c.aggregation == "ratio"})
+        df["ratio_gap"] = (df["value"] - scale * df["numerator"] / df["denominator"]).abs()
+        df["yoy_change"] = None
+        df["history_z"] = None
+        df["note"] = raw["说明"].replace("", None).to_numpy()
+        return df, region, year
+
+    def load(self, path: Path) -> int:
+        df, region, year = self.frame(path)
+        plans = self.ctx.catalog.plans_for(self.ctx.regions.ancestors(region), year)
+        suites = ("submission", *sorted(p.code for p in plans))
+        self.checkpoint(suites).run(batch_parameters={"dataframe": df[NAIVE_COLUMNS]})
+        for row in df.itertuples(index=False):
+            self.db.execute(INSERT, (row.region_code, year, row.indicator_code,
+                                     _nan(row.value), _nan(row.numerator),
+                                     _nan(row.denominator), row.note))
+            self.db.commit()
+        return len(df)
+
+
+def _nan(value: Any) -> Any:
+    return None if value != value else value  # NaN is the only value unequal to itself
+
+
+def naive(paths: list[Path], work: Path, ctx: Any) -> dict[str, Any]:
+    """Values loaded, and the seconds spent creating the GX project (paid once, not per file)."""
+    start = time.perf_counter()
+    way = Naive(work, ctx)
+    setup = time.perf_counter() - start
+    return {"values": sum(way.load(path) for path in paths), "setup_s": setup}
+
+
+# (c) this pipeline end to end ------------------------------------------------------------------
+
+
+def pipeline_way(paths: list[Path], ctx: Any) -> dict[str, int]:
+    """ingest each year's files, then roll up and publish every plan in period that year."""
+    from planstats import pipeline
+
+    outcomes: Counter[str] = Counter()
+    years = sorted({int(p.name.split("_")[1][:4]) for p in paths})
+    for year in years:
+        start = time.perf_counter()
+        batch = [str(p) for p in paths if f"_{year}" in p.name]
+        for item in pipeline.ingest(batch, ctx):
+            outcomes[item["status"]] += 1
+        progress("ingest", year=year, files=len(batch), s=round(time.perf_counter() - start, 2))
+        for plan in pipeline.plans_of_year(year, ctx):
+            start = time.perf_counter()
+            pipeline.run_rollup(plan, year, ctx)
+            pipeline.publish_statistics(plan, year, ctx=ctx)
+            progress("rollup+publish", year=year, plan=plan,
+                     s=round(time.perf_counter() - start, 2))
+    return dict(outcomes)
+
+
+def _pipeline_context(run_dir: Path) -> Any:
+    from planstats import pipeline, validate, warehouse
+
+    validate.gx_context.cache_clear()  # contexts of earlier runs' projects: free them
+    warehouse.warehouse_for.cache_clear()
+    pipeline._synced.cache_clear()
+    os.environ["PLANSTATS_DATA_DIR"] = str(run_dir)
+    return pipeline.context()
+
+
+# the worker ------------------------------------------------------------------------------------
+
+
+def _importer(way: str) -> Callable[[], None]:
+    def load() -> None:
+        if way == "floor":
+            import python_calamine  # noqa: F401
+        else:
+            import great_expectations  # noqa: F401
+            import pandas  # noqa: F401
+
+            from planstats import pipeline  # noqa: F401
+    return load
+
+
+def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[float, Any]:
+    """Copy the files into a fresh run folder, then time one way over them."""
+    copies = fresh_inbox(case, files, run_dir)
+    if way == "floor":
+        start = time.perf_counter()
+        result: Any = floor(copies, run_dir / "floor.sqlite")
+    elif way == "naive":
+        from planstats import pipeline
+
+        ctx = pipeline.context()
+        start = time.perf_counter()
+        result = naive(copies, run_dir, ctx)
+    else:
+        ctx = _pipeline_context(run_dir)
+        start = time.perf_counter()
+        result = pipeline_way(copies, ctx)
+    return time.perf_counter() - start, result
+
+
+def vm_hwm_mb() -> float:
+    """This process's peak resident set since exec (not inherited from the parent), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def subset(paths: list[Path], limit: int | None) -> list[Path]:
+    """``limit`` files spread evenly over the list (all of them when no limit)."""
+    if not limit or limit >= len(paths):
+        return paths
+    step = len(paths) / limit
+    return [paths[int(i * step)] for i in range(limit)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("way", choices=WAYS)
+    parser.add_argument("case_dir", type=Path)
+    parser.add_argument("--work", type=Path, required=True)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--limit-files", type=int, default=0)
+    parser.add_argument("--budget", type=float, default=0, help="stop starting runs after this")
+    args = parser.parse_args(argv)
+    meta = json.loads((args.case_dir / "manifest.json").read_text(encoding="utf-8"))
+    case = Case(meta["name"], args.case_dir, meta["files"], meta["values"], tuple(meta["years"]))
+    all_paths = case.paths()
+    paths = subset(all_paths, args.limit_files)
+    began = time.perf_counter()
+    _importer(args.way)()
+    imported = time.perf_counter() - began
+    first, _ = run_once(args.way, case, all_paths[:1], args.work / "first")
+    progress("first", s=round(first, 3))
+    times, setups, result = [], [], None
+    for index in range(args.runs):
+        seconds, result = run_once(args.way, case, paths, args.work / f"run{index}")
+        times.append(seconds)
+        if isinstance(result, dict) and "setup_s" in result:
+            setups.append(result.pop("setup_s"))
+        progress("run", index=index, s=round(seconds, 3), result=result)
+        shutil.rmtree(args.work / f"run{index}", ignore_errors=True)
+        spent = time.perf_counter() - began
+        if args.budget and index + 1 < args.runs and spent + seconds > args.budget:
+            break
+    print(json.dumps({"way": args.way, "case": case.name, "import_s": imported, "first_s": first,
+                      "times": times, "setup_s": setups, "files": len(paths),
+                      "total_files": len(all_paths), "result": result,
+                      "vm_hwm_mb": vm_hwm_mb()}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
