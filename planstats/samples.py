@@ -69,8 +69,9 @@ def _keep_rules(plan: Plan, values: dict[str, tuple[Any, Any, Any]]) -> None:
         if left not in values or right not in values:
             continue
         (lv, ln, ld), (rv, rn, rd) = values[left], values[right]
-        if ln is not None and rn is not None and ld and rd:
-            num = min(ln, rn)  # the same 分母 for both, the part no larger than the whole
+        if ln is not None and rn is not None and ld and rd and rv:
+            # the same 分母 for both; the left rate kept as sampled, capped by the right one
+            num = min(rn, float(round(rn * min(lv, rv) / rv)))
             values[left] = (round(rv * num / rn, 2) if rn else 0.0, num, rd)
         elif lv is not None and rv is not None and lv > rv:
             values[left] = (rv, ln, ld)
