@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         ways.pipeline_way(copies, ctx)
         profiler.stop()
         out.with_suffix(".html").write_text(profiler.output_html(), encoding="utf-8")
-        out.with_suffix(".txt").write_text(profiler.output_text(show_all=True),
+        out.with_suffix(".txt").write_text(profiler.output_text(show_all=False),
                                            encoding="utf-8")
     print(f"{case.name}: {time.perf_counter() - start:.2f} s profiled; {out}.*")
     return 0
