@@ -6,6 +6,7 @@ import csv
 import json
 import os
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,17 @@ ADVICE = {
 
 
 def _env():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
     from planstats.settings import Settings
 
-    return Environment(loader=FileSystemLoader(Settings.from_env().include_dir / "templates"),
+    return _environment(Settings.from_env().include_dir / "templates")
+
+
+@cache
+def _environment(templates: Path):
+    """One Jinja environment per templates folder: templates compile once, not per report."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(templates),
                        autoescape=select_autoescape(["html", "j2"]))
 
 

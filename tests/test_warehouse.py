@@ -142,14 +142,20 @@ def _cli_env(ctx) -> dict:
     return env
 
 
-def _drop_files(ctx, make_workbook, tmp_path, years=(2021, 2022, 2023, 2024, 2025)) -> int:
+def _drop_files(ctx, make_workbook, tmp_path, years=(2021, 2022, 2023, 2024, 2025),
+                versions: int = 3) -> int:
+    """Each year sent ``versions`` times (a 说明 differs), so a batch has many loads to cut."""
     folder = ctx.settings.inbox / ENYANG
     folder.mkdir(parents=True, exist_ok=True)
-    for i, year in enumerate(years):
-        path = make_workbook(tmp_path / f"src{year}.xlsx", year=year)
-        shutil.copy(path, folder / f"{year}.xlsx")
-        os.utime(folder / f"{year}.xlsx", (1_000_000 + i, 1_000_000 + i))
-    return len(years)
+    i = 0
+    for year in years:
+        for version in range(versions):
+            name = f"{year}-v{version}.xlsx"
+            path = make_workbook(tmp_path / name, year=year, notes={"ZB0031": f"第{version}版"})
+            shutil.copy(path, folder / name)
+            os.utime(folder / name, (1_000_000 + i, 1_000_000 + i))
+            i += 1
+    return len(years) * versions
 
 
 def _assert_consistent(ctx, files: int) -> None:
@@ -190,7 +196,7 @@ def test_kill_during_ingest_then_rerun_loses_and_doubles_nothing(wh_ctx, make_wo
     while time.time() < deadline and run.poll() is None:
         if (scalar(ctx, "select count(*) from submission") or 0) >= after_loaded:
             break
-        time.sleep(0.02)
+        time.sleep(0.005)
     run.send_signal(signal.SIGKILL)
     run.wait()
     loaded = scalar(ctx, "select count(*) from submission")
