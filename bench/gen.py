@@ -50,8 +50,14 @@ class Case:
 
 
 def fingerprint(include_dir: Path) -> str:
-    """Hash of what the generated files depend on: catalog, regions, generator version."""
+    """Hash of what the generated files depend on: catalog, regions, the sample and template
+    code, and the generator version."""
+    import planstats.samples
+    import planstats.templates
+
     digest = hashlib.sha256(GEN_VERSION.encode())
+    for module in (planstats.samples, planstats.templates):
+        digest.update(Path(module.__file__ or "").read_bytes())
     for sub in ("catalog", "regions"):
         for path in sorted((include_dir / sub).rglob("*")):
             if path.is_file():
