@@ -22,7 +22,7 @@ from typing import Any
 
 from planstats import load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
-from planstats.intake import SUFFIXES, file_hash, read_submission
+from planstats.intake import SUFFIXES, Limits, file_hash, read_submission
 from planstats.regions import RegionTree, regions_from
 from planstats.settings import Settings
 from planstats.warehouse import Warehouse, warehouse_for
@@ -83,9 +83,10 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
 def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[validate.Checked]:
     """Read and check files; ``gx_project`` None runs Great Expectations without writing results."""
     checked = []
+    limits = Limits.from_settings(ctx.settings)
     for path in paths:
         folder = path.parent.name if path.parent.parent == ctx.settings.inbox else None
-        sub = read_submission(path, folder)
+        sub = read_submission(path, folder, limits)
         item = validate.Checked(sub)
         if not sub.fatal:
             item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)

@@ -8,10 +8,6 @@ from pathlib import Path
 
 import yaml
 
-LEVELS = ("province", "city", "county", "town", "community")
-LEVEL_NAMES = {"province": "省", "city": "市（州）", "county": "县（市、区）",
-               "town": "乡镇（街道）", "community": "村（社区）"}
-
 
 @dataclass(frozen=True)
 class Region:
