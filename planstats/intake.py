@@ -86,7 +86,7 @@ class Limits:
                    s.max_rows, s.max_cells)
 
 
-@dataclass
+@dataclass(slots=True)
 class ValueRow:
     """One indicator row as the county wrote it, with the Excel row it came from."""
 
@@ -163,14 +163,6 @@ def _shown(value: Any, limit: int = 60) -> str:
 
 def _mb(size: float) -> str:
     return f"{size / MB:.1f}"
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def landing_path_ok(path: Path, inbox: Path) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 from planstats import load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
-from planstats.intake import SUFFIXES, Limits, file_hash, read_submission
+from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.regions import RegionTree, regions_from
 from planstats.settings import Settings
 from planstats.warehouse import Warehouse, warehouse_for
@@ -80,27 +80,42 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
     return [p for _, p in sorted(found)]
 
 
-def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[validate.Checked]:
-    """Read and check files; ``gx_project`` None runs Great Expectations without writing results."""
-    checked = []
-    limits = Limits.from_settings(ctx.settings)
-    for path in paths:
-        folder = path.parent.name if path.parent.parent == ctx.settings.inbox else None
-        sub = read_submission(path, folder, limits)
-        item = validate.Checked(sub)
-        if not sub.fatal:
-            item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
-        if not sub.fatal:
-            with ctx.warehouse.engine.connect() as conn:
-                locked = load.approval_lock(ctx.warehouse, conn, sub.region_code, sub.year)
-            if locked:
-                sub.issues.append(load.locked_issue(locked))
-            item.history = validate.history_from(ctx.warehouse.rows(
-                "report/history_values", region_code=sub.region_code, year=sub.year))
-        checked.append(item)
+# Values checked in one GX run: bounds memory (rows, frames, GX's COMPLETE results) whatever the
+# batch size, while keeping GX's fixed cost per run small against the work.
+CHUNK_VALUES = 50_000
+
+
+def _read(path: Path, ctx: Context, limits: Limits) -> Submission:
+    folder = path.parent.name if path.parent.parent == ctx.settings.inbox else None
+    return read_submission(path, folder, limits)
+
+
+def _prepare(sub: Submission, ctx: Context) -> validate.Checked:
+    """Structure, approval lock and the county's history from the warehouse as it is now."""
+    item = validate.Checked(sub)
+    if not sub.fatal:
+        item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
+    if not sub.fatal:
+        with ctx.warehouse.engine.connect() as conn:
+            locked = load.approval_lock(ctx.warehouse, conn, sub.region_code, sub.year)
+        if locked:
+            sub.issues.append(load.locked_issue(locked))
+        item.history = validate.history_from(ctx.warehouse.rows(
+            "report/history_values", region_code=sub.region_code, year=sub.year))
+    return item
+
+
+def _check_values(checked: list[validate.Checked], ctx: Context,
+                  gx_project: Path | None) -> list[validate.Checked]:
     with gx_lock(gx_project):
         validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
     return checked
+
+
+def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[validate.Checked]:
+    """Read and check files; ``gx_project`` None runs Great Expectations without writing results."""
+    limits = Limits.from_settings(ctx.settings)
+    return _check_values([_prepare(_read(p, ctx, limits), ctx) for p in paths], ctx, gx_project)
 
 
 @contextmanager
@@ -138,38 +153,66 @@ def _destination(ctx: Context, item: validate.Checked) -> Path:
 
 
 def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[dict[str, Any]]:
-    """Process landing-zone files: check, load (one transaction each), archive, report."""
+    """Process landing-zone files: check, load (one transaction each), archive, report.
+
+    Files are checked together in chunks of about CHUNK_VALUES values and loaded in arrival
+    order, a chunk before the next is read: memory stays bounded, and each file is checked
+    against the history and compared with the current values the files before it left.
+    """
+    ctx = ctx or context()
+    limits = Limits.from_settings(ctx.settings)
+    outcomes: list[dict[str, Any]] = []
+    years: set[int] = set()
+    chunk: list[validate.Checked] = []
+    values = 0
+    for name in paths if paths is not None else scan_inbox(ctx):
+        try:
+            sub = _read(Path(name), ctx, limits)
+        except FileNotFoundError:  # gone before it could be read: nothing to report to anyone
+            continue
+        if _known(sub, ctx, outcomes):
+            continue
+        chunk.append(_prepare(sub, ctx))
+        values += len(sub.rows)
+        if values >= CHUNK_VALUES:
+            years |= _load_chunk(chunk, ctx, outcomes)
+            chunk, values = [], 0
+    if chunk:
+        years |= _load_chunk(chunk, ctx, outcomes)
+    for year in sorted(years):
+        write_review_index(year, ctx)
+    return outcomes
+
+
+def _known(sub: Submission, ctx: Context, outcomes: list[dict[str, Any]]) -> bool:
+    """The same bytes in the same folder again: archive as a duplicate, or finish a recovery."""
+    path = sub.path
+    known = sub.file_hash and ctx.warehouse.rows(
+        "report/submission_by_hash", folder=path.parent.name, file_hash=sub.file_hash)
+    if not known:
+        return False
+    stored = known[0]["stored_path"]
+    if stored and not Path(stored).exists():
+        # Loaded, then the run died before archiving it: finish that move now.
+        _move(path, Path(stored))
+        status = "recovered"
+    else:  # the same bytes again: nothing to load
+        _move(path, ctx.settings.archive / "duplicates" / path.parent.name
+              / f"{_stamp()}_{path.name}")
+        status = "duplicate"
+    outcomes.append({"file": str(path), "status": status,
+                     "submission_id": known[0]["submission_id"]})
+    return True
+
+
+def _load_chunk(chunk: list[validate.Checked], ctx: Context,
+                outcomes: list[dict[str, Any]]) -> set[int]:
+    """Check a chunk's values, then load, report and file each submission; the years touched."""
     from planstats import annotate
 
-    ctx = ctx or context()
     wh = ctx.warehouse
-    outcomes: list[dict[str, Any]] = []
-    todo: list[Path] = []
-    for name in paths if paths is not None else scan_inbox(ctx):
-        path = Path(name)
-        if not path.exists():
-            continue
-        known = wh.rows("report/submission_by_hash", folder=path.parent.name,
-                        file_hash=file_hash(path))
-        if known:
-            stored = known[0]["stored_path"]
-            if stored and not Path(stored).exists():
-                # Loaded, then the run died before archiving it: finish that move now.
-                _move(path, Path(stored))
-                status = "recovered"
-            else:  # the same bytes again: nothing to load
-                _move(path, ctx.settings.archive / "duplicates" / path.parent.name
-                      / f"{_stamp()}_{path.name}")
-                status = "duplicate"
-            outcomes.append({"file": str(path), "status": status,
-                             "submission_id": known[0]["submission_id"]})
-            continue
-        todo.append(path)
-    if not todo:
-        return outcomes
     years: set[int] = set()
-    checked = check(todo, ctx, gx_project=ctx.settings.gx_dir)
-    for item in checked:  # in arrival order: each file is compared with what the last one left
+    for item in _check_values(chunk, ctx, ctx.settings.gx_dir):
         sub = item.submission
         item.summary = load.compare_with_current(wh, item)
         target = _destination(ctx, item)
@@ -195,9 +238,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         outcomes.append({**item.to_dict(), "submission_id": submission_id,
                          "stored_path": str(target), "report": str(report),
                          "annotated": str(marked) if marked else None})
-    for year in sorted(years):
-        write_review_index(year, ctx)
-    return outcomes
+    return years
 
 
 def _move(source: Path, target: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
+from operator import attrgetter
 from typing import Any
 
 from planstats.catalog import Plan
@@ -14,9 +15,12 @@ BEIJING = timezone(timedelta(hours=8))
 ROW_FIELDS = ("plan_code", "region_code", "indicator_code", "year", "value", "numerator",
               "denominator", "target", "comparator", "status", "completion_rate",
               "reporting_regions", "expected_regions")
+_DICT_FIELDS = (*ROW_FIELDS, "expected_value", "on_track", "basis")  # then missing_regions
+_ROUNDED = ("value", "numerator", "denominator", "completion_rate", "expected_value")
+_dict_values = attrgetter(*_DICT_FIELDS)  # in one C call: to_dict runs for every published row
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatRow:
     """One indicator at one region in one year, against the plan's target."""
 
@@ -40,16 +44,10 @@ class StatRow:
     missing_regions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        out = {name: getattr(self, name) for name in ROW_FIELDS}
-        for key in ("value", "numerator", "denominator", "completion_rate"):
+        out = dict(zip(_DICT_FIELDS, _dict_values(self), strict=True))
+        for key in _ROUNDED:
             if out[key] is not None:
                 out[key] = round(out[key], 6)
-        if self.expected_value is not None:
-            out["expected_value"] = round(self.expected_value, 6)
-        else:
-            out["expected_value"] = None
-        out["on_track"] = self.on_track
-        out["basis"] = self.basis
         out["missing_regions"] = list(self.missing_regions)
         return out
 
@@ -141,8 +139,8 @@ def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
             on_track=None if r["on_track"] is None else bool(r["on_track"]),
             basis=r["basis"],
         )
-        for r in wh.rows("report/agg_indicator_value", plan_code=plan.code, year=year,
-                         basis=basis)
+        for r in wh.stream("report/agg_indicator_value", plan_code=plan.code, year=year,
+                           basis=basis)
     ]
     rows = _with_missing(rows, regions)
     return sorted(rows, key=lambda r: (order.get(r.region_code, len(order)), seq[r.indicator_code]))

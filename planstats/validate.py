@@ -17,7 +17,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -331,27 +331,19 @@ def run_expectations(df: Any, suite_names: list[str], expectations_dir: Path,
                      run_name: str | None = None,
                      ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Run the named suites over ``df`` in one checkpoint; return (meta, unexpected rows) pairs."""
-    import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.exceptions.resource_freshness import ResourceFreshnessAggregateError
 
-    context = gx_context(project_dir)
-    source = context.data_sources.add_or_update_pandas("submissions")
-    asset = next((a for a in source.assets if a.name == asset_name), None) or \
-        source.add_dataframe_asset(asset_name)
-    batch = next((b for b in asset.batch_definitions if b.name == "batch"), None) or \
-        asset.add_batch_definition_whole_dataframe("batch")
-    definitions = []
-    for name in suite_names:
-        suite = _gx_suite(context, expectations_dir / f"{name}.json")
-        definitions.append(context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=f"{name}_{asset_name}", data=batch, suite=suite)))
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"planstats_{asset_name}", validation_definitions=definitions,
-        result_format={"result_format": "COMPLETE",
-                       "unexpected_index_column_names": ["submission_key", "source_row"]}))
+    suites = tuple(_suite_key(expectations_dir, name) for name in suite_names)
     # run_time given explicitly: GX would otherwise try to parse the run name as a date
     run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-    result = checkpoint.run(batch_parameters={"dataframe": df}, run_id=run_id)
+    try:
+        result = _checkpoint(project_dir, asset_name, suites).run(
+            batch_parameters={"dataframe": df}, run_id=run_id)
+    except ResourceFreshnessAggregateError:  # another process saved the suites since: reload
+        forget_saved()
+        result = _checkpoint(project_dir, asset_name, suites).run(
+            batch_parameters={"dataframe": df}, run_id=run_id)
     failures = []
     for run in result.run_results.values():
         for res in run.results:
@@ -366,6 +358,62 @@ def run_expectations(df: Any, suite_names: list[str], expectations_dir: Path,
             rows = res.result.get("unexpected_index_list") or []
             failures.append((dict(res.expectation_config.meta), rows))
     return failures
+
+
+SuiteKey = tuple[Path, int]  # a suite file and its mtime: a regenerated suite is added again
+
+
+def _suite_key(expectations_dir: Path, name: str) -> SuiteKey:
+    path = expectations_dir / f"{name}.json"
+    return path, path.stat().st_mtime_ns
+
+
+# GX objects saved once per process and reused: saving them again gives them new ids, which
+# makes every cached checkpoint that holds the old ones "not fresh".
+def forget_saved(contexts: bool = False) -> None:
+    """Drop the GX objects saved by this process (and its GX contexts, when asked)."""
+    for cached in (_source, _suite, _definition, _checkpoint, *([gx_context] if contexts else [])):
+        cached.cache_clear()
+
+
+@lru_cache(maxsize=64)
+def _suite(project_dir: Path | None, key: SuiteKey) -> Any:
+    return _gx_suite(gx_context(project_dir), key[0])
+
+
+@lru_cache(maxsize=8)
+def _source(project_dir: Path | None) -> Any:
+    """The datasource, saved afresh once per process: one loaded from the project's config
+    gives batches without a data context. Every cached asset hangs off this one object."""
+    return gx_context(project_dir).data_sources.add_or_update_pandas("submissions")
+
+
+@lru_cache(maxsize=64)
+def _definition(project_dir: Path | None, asset_name: str, key: SuiteKey) -> Any:
+    import great_expectations as gx
+
+    context = gx_context(project_dir)
+    source = _source(project_dir)
+    asset = next((a for a in source.assets if a.name == asset_name), None) or \
+        source.add_dataframe_asset(asset_name)
+    batch = next((b for b in asset.batch_definitions if b.name == "batch"), None) or \
+        asset.add_batch_definition_whole_dataframe("batch")
+    suite = _suite(project_dir, key)
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=f"{suite.name}_{asset_name}", data=batch, suite=suite))
+
+
+@lru_cache(maxsize=32)
+def _checkpoint(project_dir: Path | None, asset_name: str, suites: tuple[SuiteKey, ...]) -> Any:
+    """One checkpoint per set of suites, named after them so sets do not overwrite each other."""
+    import great_expectations as gx
+
+    definitions = [_definition(project_dir, asset_name, key) for key in suites]
+    name = "+".join(key[0].stem for key in suites)
+    return gx_context(project_dir).checkpoints.add_or_update(gx.Checkpoint(
+        name=f"planstats_{asset_name}_{name}", validation_definitions=definitions,
+        result_format={"result_format": "COMPLETE",
+                       "unexpected_index_column_names": ["submission_key", "source_row"]}))
 
 
 def _raised(info: Any) -> bool:

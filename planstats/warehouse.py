@@ -8,7 +8,7 @@ The schema is upgraded in place by Alembic (planstats/migrations).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,13 @@ class Warehouse:
     def rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(self.sql(name), params)]
+
+    def stream(self, name: str, **params: Any) -> Iterator[Any]:
+        """Rows one at a time (a server-side cursor on PostgreSQL), for results too big to list."""
+        with self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=10_000).execute(
+                self.sql(name), params)
+            yield from result.mappings()
 
     def sync_dimensions(self, catalog: Catalog, regions: RegionTree) -> None:
         """Upsert regions, their closure, plans and indicators from configuration."""

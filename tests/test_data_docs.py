@@ -101,3 +101,20 @@ def test_each_check_prunes_what_it_stored(ctx, tmp_path, monkeypatch):
     for path in county_files(ctx, tmp_path / "sent")[:4]:
         pipeline.check([path], ctx, project)
     assert max(stored(project).values()) == 2
+
+
+def test_saved_suites_survive_other_suite_sets_and_other_processes(ctx, tmp_path):
+    """GX objects are saved once per process; a suite saved again elsewhere is picked up."""
+    project = tmp_path / "gx"
+    enyang, chengdu = county_files(ctx, tmp_path / "sent")[:2]  # two different sets of plans
+    first = pipeline.check([enyang], ctx, project)[0]
+    assert {p.code for p in first.plans} != {p.code for p in pipeline.check(
+        [chengdu], ctx, project)[0].plans}
+    # another process regenerates and saves a suite: the ids this process holds go stale
+    validate._gx_suite(validate.gx_context(project), ctx.settings.expectations_dir /
+                       "submission.json")
+    again = pipeline.check([enyang], ctx, project)[0]
+    assert [i.to_dict() for i in again.issues] == [i.to_dict() for i in first.issues]
+    assert stored(project)["submission"] == 3
+    checkpoints = validate.gx_context(project).checkpoints.all()
+    assert len({c.name for c in checkpoints}) >= 2, "one checkpoint per set of suites"

@@ -186,13 +186,22 @@ def test_far_outside_the_countys_own_history_needs_three_prior_years(ctx, make_w
     assert "0.058～0.162" in result["issues"][0]["message"]
 
 
-def test_earlier_years_in_the_same_batch_count_as_history(ctx, make_workbook):
+@pytest.mark.parametrize("chunk_values", [pipeline.CHUNK_VALUES, 1],
+                         ids=["one-chunk", "a-chunk-per-file"])
+def test_earlier_years_in_the_same_batch_count_as_history(ctx, make_workbook, monkeypatch,
+                                                           chunk_values):
+    """Checked together or loaded chunk by chunk (memory bound), the outcome is the same."""
+    monkeypatch.setattr(pipeline, "CHUNK_VALUES", chunk_values)
     folder = ctx.settings.inbox / ENYANG
     make_workbook(folder / "a-2022.xlsx", year=2022, overrides={"ZB0017": (10, None, None)})
     make_workbook(folder / "b-2023.xlsx", year=2023, overrides={"ZB0017": (20, None, None)})
-    outcomes = {Path(o["file"]).name: o for o in pipeline.ingest(ctx=ctx)}
-    assert outcomes["a-2022.xlsx"]["status"] == "accepted"
-    assert [i["rule"] for i in outcomes["b-2023.xlsx"]["issues"]] == ["yoy_change"]
+    make_workbook(folder / "c-2023.xlsx", year=2023, overrides={"ZB0017": (11, None, None)})
+    outcomes = [(Path(o["file"]).name, o) for o in pipeline.ingest(ctx=ctx)]
+    assert [name for name, _ in outcomes] == ["a-2022.xlsx", "b-2023.xlsx", "c-2023.xlsx"]
+    a, b, c = (o for _, o in outcomes)
+    assert a["status"] == "accepted"
+    assert [i["rule"] for i in b["issues"]] == ["yoy_change"]
+    assert c["status"] == "accepted" and c["summary"]["updated"] == 1, "compared with b"
 
 
 # --------------------------------------------------------------------------- annotated workbook

@@ -9,5 +9,8 @@ from planstats.settings import Settings
 
 
 def run_sql_dir(folder: str) -> None:
-    for path in sorted((Settings.from_env().sql_dir / folder).glob("*.sql")):
+    paths = sorted((Settings.from_env().sql_dir / folder).glob("*.sql"))
+    if not paths:  # a stale include/ copy would otherwise stamp a revision it never ran
+        raise FileNotFoundError(f"no SQL files in {Settings.from_env().sql_dir / folder}")
+    for path in paths:
         op.execute(text(path.read_text(encoding="utf-8")))

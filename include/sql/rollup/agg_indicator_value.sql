@@ -60,22 +60,27 @@ reported as (
         and f.indicator_code in (select indicator_code from indicator)
 ),
 
+-- per reporter and indicator: how far up its nearest reported ancestor is (none: null)
+shadowed as (
+    select r.region_code, r.indicator_code, min(b.depth) as depth
+    from reported as r
+    inner join region_closure as b on r.region_code = b.descendant_code and b.depth > 0
+    inner join reported as above
+        on b.ancestor_code = above.region_code and r.indicator_code = above.indicator_code
+    group by r.region_code, r.indicator_code
+),
+
+-- a reporter counts at each ancestor up to, not including, its nearest reported ancestor
 effective as (
     select
         c.ancestor_code as region_code, r.region_code as reporter_code, r.indicator_code,
         r.value, r.numerator, r.denominator
     from reported as r
     inner join region_closure as c on r.region_code = c.descendant_code
+    left join shadowed as s
+        on r.region_code = s.region_code and r.indicator_code = s.indicator_code
     where c.ancestor_code in (select region_code from plan_region)
-        and not exists (
-            select 1
-            from reported as above
-            inner join region_closure as a
-                on a.ancestor_code = c.ancestor_code and a.descendant_code = above.region_code
-            inner join region_closure as b
-                on b.ancestor_code = above.region_code and b.descendant_code = r.region_code
-            where above.indicator_code = r.indicator_code and b.depth > 0
-        )
+        and (s.depth is null or c.depth < s.depth)
 ),
 
 aggregated as (
@@ -105,21 +110,27 @@ aggregated as (
     group by e.region_code, e.indicator_code
 ),
 
-county_reporting as (
-    select c.ancestor_code as region_code, r.indicator_code, count(distinct u.region_code) as n
+-- counties with a report of their own or from units below them, counted at every ancestor
+reporting_county as (
+    select distinct up.ancestor_code as county_code, r.indicator_code
     from reported as r
     inner join region_closure as up on r.region_code = up.descendant_code
     inner join dim_region as u on up.ancestor_code = u.region_code and u.level = 'county'
-    inner join region_closure as c on u.region_code = c.descendant_code
-    group by c.ancestor_code, r.indicator_code
 ),
 
+county_reporting as (
+    select c.ancestor_code as region_code, rc.indicator_code, count(*) as n
+    from reporting_county as rc
+    inner join region_closure as c on rc.county_code = c.descendant_code
+    group by c.ancestor_code, rc.indicator_code
+),
+
+-- counties of the plan's tree, counted at every ancestor (those above the owner are not read)
 county_expected as (
     select c.ancestor_code as region_code, count(*) as n
-    from region_closure as c
-    inner join dim_region as u on c.descendant_code = u.region_code and u.level = 'county'
-    where c.ancestor_code in (select region_code from plan_region)
-        and u.region_code in (select region_code from plan_region)
+    from dim_region as u
+    inner join region_closure as c on u.region_code = c.descendant_code
+    where u.level = 'county' and u.region_code in (select region_code from plan_region)
     group by c.ancestor_code
 ),
 
