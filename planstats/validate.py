@@ -1,10 +1,11 @@
 """Checking submissions: structure in Python, values with Great Expectations.
 
 Structure (region, year, ownership, template version, the table itself) must hold before the
-values can be checked at all. Values are checked by the suites under include/expectations, run
-once over every submission of a batch and split back per file and cell: the plan suites over
-one row per value (with its history: change on last year, distance from the county's past),
-the consistency suites over one row per cross-indicator rule and submission.
+values can be checked at all. Values are checked by the suites under include/expectations,
+run once over every submission of a chunk (see pipeline.ingest) and split back per file and
+cell: the plan suites over one row per value (with its history: change on last year, distance
+from the county's past), the consistency suites over one row per cross-indicator rule and
+submission.
 """
 
 from __future__ import annotations
