@@ -165,30 +165,38 @@ def _mb(size: float) -> str:
     return f"{size / MB:.1f}"
 
 
-def landing_path_ok(path: Path, inbox: Path) -> bool:
-    """Whether the pipeline may pick up ``path`` from ``inbox``; logs why when it may not.
+LINK_MESSAGE = "文件或文件夹是链接（快捷方式），系统不读取链接。请把文件本身放入本县文件夹。"
+
+
+def landing_problem(path: Path, inbox: Path) -> str | None:
+    """Why the pipeline may not pick up ``path`` from ``inbox``, in the county's words (logged
+    in English); None when it may.
 
     Links are never followed (a county could point at any file the pipeline can read), and the
     name must survive being stored, archived and reported: valid UTF-8, short enough to carry
     the archive's prefixes and suffixes within the file system's 255-byte limit.
     """
-    reason = None
+    reason = message = None
     try:
         relative = path.relative_to(inbox)
         links = [inbox / Path(*relative.parts[:i]) for i in range(1, len(relative.parts) + 1)]
+        longest = max(len(part.encode("utf-8")) for part in relative.parts)
         if any(p.is_symlink() for p in links):
-            reason = "symbolic link"
+            reason, message = "symbolic link", LINK_MESSAGE
         elif not path.resolve().is_relative_to(inbox.resolve()):
-            reason = "resolves outside the inbox"
-        elif any(len(part.encode("utf-8")) > MAX_NAME_BYTES for part in relative.parts):
+            reason, message = "resolves outside the inbox", LINK_MESSAGE
+        elif longest > MAX_NAME_BYTES:
             reason = f"name longer than {MAX_NAME_BYTES} bytes"
-    except ValueError:
-        reason = "not under the inbox"
-    except UnicodeEncodeError:
+            message = (f"文件名过长（{longest} 字节，上限 {MAX_NAME_BYTES} 字节，约 "
+                       f"{MAX_NAME_BYTES // 3} 个汉字）。请改短文件名后重新放入。")
+    except UnicodeEncodeError:  # a ValueError too: caught first
         reason = "name is not valid UTF-8"
+        message = "文件名的编码无法识别（不是 UTF-8）。请重新命名后再放入。"
+    except ValueError:
+        reason, message = "not under the inbox", "文件不在本县的共享文件夹内。"
     if reason:
         log.warning("not picked up from the landing zone (%s): %r", reason, str(path))
-    return reason is None
+    return message
 
 
 def read_submission(path: Path, folder: str | None = None,

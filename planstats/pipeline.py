@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import errno
 import fcntl
+import logging
 import os
 import shutil
 import time
@@ -28,6 +29,7 @@ from planstats.settings import Settings
 from planstats.warehouse import Warehouse, warehouse_for
 
 RECEIPTS = "回执"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,9 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
     """Files in ``<inbox>/<region>/`` that have stopped changing, oldest first.
 
     Links, paths that resolve outside the inbox and names that cannot be archived are left
-    where they are (and logged), never followed or read.
+    where they are, never followed or read; the county finds why in its receipts folder.
     """
-    from planstats.intake import landing_path_ok
+    from planstats.intake import landing_problem
 
     ctx = ctx or context()
     inbox = ctx.settings.inbox
@@ -70,14 +72,56 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
     now = time.time() if now is None else now
     found = []
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
+        left = []
         for path in folder.iterdir():
             if (path.is_symlink() or not path.is_file() or path.name.startswith((".", "~$"))
-                    or path.suffix.lower() not in SUFFIXES or not landing_path_ok(path, inbox)):
+                    or path.suffix.lower() not in SUFFIXES):
+                continue
+            problem = landing_problem(path, inbox)
+            if problem:
+                left.append((_display_name(path.name), problem))
                 continue
             stat = path.stat()
             if now - stat.st_mtime >= ctx.settings.stable_seconds:
                 found.append((stat.st_mtime, str(path)))
+        _notice_left(folder, left)
     return [p for _, p in sorted(found)]
+
+
+LEFT_NOTICE = "未能读取的文件.txt"
+
+
+def _display_name(name: str) -> str:
+    """A file name as the county saw it: names that are not UTF-8 come from Windows, in GBK."""
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("gbk", errors="replace")
+
+
+def _notice_left(folder: Path, left: list[tuple[str, str]]) -> None:
+    """Tell the county which of its files stay unread and why; rewritten only when that changes."""
+    receipts = _receipts(folder, create=bool(left))
+    notice = receipts / LEFT_NOTICE if receipts else None
+    if notice is None or (not left and not notice.exists()):
+        return
+    lines = [f"{name}：{problem}" for name, problem in sorted(left)]
+    text = ("以下文件在本县共享文件夹中，但系统无法读取，未作处理（文件仍在原处，没有删除）：\n\n"
+            + "\n".join(lines) + "\n") if lines else "目前没有未能读取的文件。\n"
+    if not notice.exists() or notice.read_text(encoding="utf-8") != text:
+        notice.write_text(text, encoding="utf-8")
+
+
+def _receipts(folder: Path, create: bool = True) -> Path | None:
+    """The county's receipts folder; None when it is a link or not a folder (never written)."""
+    receipts = folder / RECEIPTS
+    if receipts.is_symlink() or (receipts.exists() and not receipts.is_dir()):
+        log.warning("receipts folder is not a plain folder, nothing written there: %s", receipts)
+        return None
+    if create:
+        receipts.mkdir(exist_ok=True)
+    return receipts if receipts.is_dir() else None
 
 
 # Values checked in one GX run: bounds memory (rows, frames, GX's COMPLETE results) whatever the
@@ -225,14 +269,14 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context,
             continue
         publish.write_submission_report(item, ctx.regions, ctx.catalog, report, load.now())
         _move(sub.path, target)
-        receipt = sub.path.parent / RECEIPTS / f"{sub.path.stem}.审核报告.html"
-        receipt.parent.mkdir(exist_ok=True)
-        shutil.copyfile(report, receipt)
         # the county's cells marked on a copy of the stored file, beside the report and receipt
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
-        if marked:
-            shutil.copyfile(marked, receipt.with_name(
-                sub.path.stem + marked.name.removeprefix(target.name)))
+        receipts = _receipts(sub.path.parent)
+        if receipts:
+            shutil.copyfile(report, receipts / f"{sub.path.stem}.审核报告.html")
+            if marked:
+                shutil.copyfile(marked, receipts / (sub.path.stem
+                                                    + marked.name.removeprefix(target.name)))
         if sub.year:
             years.add(sub.year)
         outcomes.append({**item.to_dict(), "submission_id": submission_id,

@@ -212,6 +212,34 @@ def test_scan_inbox_never_follows_links_or_leaves_the_inbox(ctx, corpus, tmp_pat
     shutil.copy(corpus.good, folder / "..hidden.xlsx")
     assert pipeline.scan_inbox(ctx, now=time.time() + 60) == [str(good)]
 
+    notice = folder / pipeline.RECEIPTS / pipeline.LEFT_NOTICE  # the county learns why
+    lines = notice.read_text(encoding="utf-8").splitlines()
+    assert "没有删除" in lines[0]
+    assert (f"{long_name}：文件名过长（215 字节，上限 200 字节，约 66 个汉字）。"
+            "请改短文件名后重新放入。") in lines
+    assert "恩阳区.xlsx：文件名的编码无法识别（不是 UTF-8）。请重新命名后再放入。" in lines
+    assert len(lines) == 4, "links and hidden files are not the county's business here"
+    written = notice.stat().st_mtime_ns
+    pipeline.scan_inbox(ctx, now=time.time() + 60)
+    assert notice.stat().st_mtime_ns == written, "rewritten only when it changes"
+    (folder / long_name).rename(folder / "恩阳区2025.xlsx")  # what the county does
+    (folder / raw_name).rename(folder / "恩阳区2024.xlsx")
+    assert len(pipeline.scan_inbox(ctx, now=time.time() + 60)) == 3
+    assert notice.read_text(encoding="utf-8") == "目前没有未能读取的文件。\n"
+
+
+def test_receipts_are_never_written_through_a_link(ctx, corpus, tmp_path):
+    folder = ctx.settings.inbox / ENYANG
+    folder.mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, folder / pipeline.RECEIPTS)
+    shutil.copy(corpus.good, folder / "good.xlsx")
+    shutil.copy(corpus.good, folder / ("恩" * 70 + ".xlsx"))
+    (outcome,) = pipeline.ingest(ctx=ctx)
+    assert outcome["status"] != "rejected" and Path(outcome["report"]).exists()
+    assert not list(elsewhere.iterdir())
+
 
 def test_a_link_swapped_in_after_the_scan_is_not_read(corpus, tmp_path):
     link = tmp_path / ENYANG / "swapped.xlsx"
