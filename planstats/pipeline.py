@@ -103,8 +103,10 @@ def _display_name(name: str) -> str:
 def _notice_left(folder: Path, left: list[tuple[str, str]]) -> None:
     """Tell the county which of its files stay unread and why; rewritten only when that changes."""
     receipts = _receipts(folder, create=bool(left))
-    notice = receipts / LEFT_NOTICE if receipts else None
-    if notice is None or (not left and not notice.exists()):
+    if receipts is None:
+        return
+    notice = receipts / LEFT_NOTICE
+    if not left and not notice.exists():
         return
     lines = [f"{name}：{problem}" for name, problem in sorted(left)]
     text = ("以下文件在本县共享文件夹中，但系统无法读取，未作处理（文件仍在原处，没有删除）：\n\n"
@@ -317,9 +319,8 @@ def data_docs(ctx: Context | None = None) -> Path:
 def write_review_index(year: int, ctx: Context | None = None) -> Path:
     ctx = ctx or context()
     rows = ctx.warehouse.rows("report/submissions_of_year", year=year)
-    docs = ctx.settings.gx_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     return publish.write_review_index(year, rows, ctx.settings.reports / str(year) / "index.html",
-                                      docs)
+                                      validate.data_docs_index(ctx.settings.gx_dir))
 
 
 def run_rollup(plan_code: str, year: int, ctx: Context | None = None, basis: str = "accepted",

@@ -9,8 +9,9 @@ from planstats.settings import Settings
 
 
 def run_sql_dir(folder: str) -> None:
-    paths = sorted((Settings.from_env().sql_dir / folder).glob("*.sql"))
+    directory = Settings.from_env().sql_dir / folder
+    paths = sorted(directory.glob("*.sql"))
     if not paths:  # a stale include/ copy would otherwise stamp a revision it never ran
-        raise FileNotFoundError(f"no SQL files in {Settings.from_env().sql_dir / folder}")
+        raise FileNotFoundError(f"no SQL files in {directory}")
     for path in paths:
         op.execute(text(path.read_text(encoding="utf-8")))
