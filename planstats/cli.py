@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from planstats import pipeline
 
 
+def _json_value(value: Any) -> Any:
+    """Instants as ISO 8601 with their offset (UTC), anything else as text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=_json_value)
     sys.stdout.write("\n")
 
 
@@ -58,11 +64,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    import os
+    from planstats.settings import Settings
 
+    settings = Settings.from_env()
     if args.inbox:
-        os.environ["PLANSTATS_INBOX"] = str(Path(args.inbox).resolve())
-    ctx = pipeline.context()
+        settings = settings.replaced(inbox=Path(args.inbox))
+    ctx = pipeline.context(settings)
     outcomes = pipeline.ingest(ctx=ctx)
     if args.json:
         _print_json(outcomes)
@@ -74,14 +81,22 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:
+    from planstats.clock import beijing, parse_instant
+    from planstats.publish import basis_text
+
     ctx = pipeline.context()
     basis = "approved" if args.approved_only else "accepted"
-    pipeline.run_rollup(args.plan, args.year, ctx, basis=basis, as_of=args.as_of)
-    rows = pipeline.statistics(args.plan, args.year, ctx, basis=basis)
+    as_of = parse_instant(args.as_of) if args.as_of else None
+    if as_of is not None and basis != "accepted":
+        raise ValueError("--as-of applies to all accepted data, not with --approved-only")
+    if as_of is None:  # publishing is the scheduled run's job; as-of only reads the past
+        pipeline.run_rollup(args.plan, args.year, ctx, basis=basis)
+    rows = pipeline.statistics(args.plan, args.year, ctx, basis=basis, as_of=as_of)
     paths = None
     if args.out:
-        paths = pipeline.publish_statistics(args.plan, args.year, Path(args.out), ctx, basis)
-        paths["html"] = pipeline.publish_dashboard(args.year, ctx, basis)
+        out = Path(args.out).resolve()
+        paths = pipeline.publish_statistics(args.plan, args.year, out, ctx, basis, as_of)
+        paths["html"] = pipeline.publish_dashboard(args.year, ctx, basis, out, as_of)
     if args.json:
         _print_json([r.to_dict() for r in rows])
     else:
@@ -89,10 +104,8 @@ def cmd_rollup(args: argparse.Namespace) -> int:
         for r in rows:
             if r.region_code == ctx.catalog.plan(args.plan).region_code:
                 counts[r.status] = counts.get(r.status, 0) + 1
-        what = "仅已审核通过的数据" if args.approved_only else "全部已接收的数据"
-        if args.as_of:
-            what += f"（截至 {args.as_of}）"
-        print(f"{args.plan} {args.year}（{what}）: "
+        print(f"{args.plan} {args.year}（{basis_text(basis)}"
+              + (f"，截至 {beijing(as_of)}" if as_of else "") + "）: "
               + "，".join(f"{k} {v}" for k, v in counts.items()))
         if paths:
             print("\n".join(paths.values()))
@@ -178,7 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out")
     p.add_argument("--approved-only", action="store_true",
                    help="use only submissions a reviewer approved")
-    p.add_argument("--as-of", help="ISO timestamp: the statistics as the data stood then")
+    p.add_argument("--as-of", help="the statistics as the data stood then, computed for you only "
+                   "(the published ones are not touched): 2025-03-01 (end of that day), "
+                   "2025-03-01T12:00 (Beijing time) or with an offset, 2025-03-01T04:00Z")
     p.set_defaults(func=cmd_rollup)
 
     p = sub.add_parser("review", help="reviewer decisions on submissions")

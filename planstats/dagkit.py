@@ -6,11 +6,12 @@ Light imports only: DAG files import this at top level.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from typing import Any
 
-PARALLEL = int(os.environ.get("PLANSTATS_MAX_PARALLEL", "2"))
+from planstats.settings import Settings
+
+PARALLEL = Settings.from_env().max_parallel
 
 log = logging.getLogger("planstats")
 

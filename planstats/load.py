@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
+from planstats.clock import beijing, now
 from planstats.issues import ERROR, WARNING, Issue
 from planstats.regions import RegionTree
 from planstats.validate import Checked
@@ -15,8 +15,9 @@ FLAG_TO_CHECK = "待核实"
 FLAG_EXPLAINED = "已说明"
 
 
-def compare_with_current(wh: Warehouse, checked: Checked) -> dict[str, int]:
-    """values / new / updated / unchanged / rejected against what the warehouse holds now."""
+def compare_with_current(wh: Warehouse | None, checked: Checked) -> dict[str, int]:
+    """values / new / updated / unchanged / rejected against what the warehouse holds now
+    (``wh`` None: an empty warehouse, every value is new)."""
     sub = checked.submission
     values = [r for r in sub.rows if r.value is not None]
     summary = {"values": len(values), "new": 0, "updated": 0, "unchanged": 0, "rejected": 0}
@@ -25,7 +26,8 @@ def compare_with_current(wh: Warehouse, checked: Checked) -> dict[str, int]:
         return summary
     current = {
         (r["region_code"], r["indicator_code"]): (r["value"], r["numerator"], r["denominator"])
-        for r in wh.rows("report/current_values", region_code=sub.region_code, year=sub.year)
+        for r in (wh.rows("report/current_values", region_code=sub.region_code, year=sub.year)
+                  if wh else ())
     }
     for row in values:
         before = current.get((row.region_code or sub.region_code, row.indicator_code))
@@ -44,10 +46,6 @@ class AlreadyLoaded(Exception):
     def __init__(self, submission_id: str) -> None:
         super().__init__(submission_id)
         self.submission_id = submission_id
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 def approval_lock(wh: Warehouse, conn: Any, region_code: str | None, year: int | None) -> Any:
@@ -115,7 +113,7 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
 
 def locked_issue(locked: Any) -> Issue:
     return Issue(ERROR, "approved_locked",
-                 f"该县本年度数据已于 {locked.reviewed_at[:10]} 经审核通过并锁定"
+                 f"该县本年度数据已于 {beijing(locked.reviewed_at)} 经审核通过并锁定"
                  f"（审核人：{locked.reviewer}），不能再次报送；如需更正，请联系审核人退回（reopen）后重新提交。",
                  "data for this region and year is approved and locked; ask a reviewer to reopen")
 

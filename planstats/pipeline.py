@@ -21,12 +21,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from planstats import load, publish, review, rollup, templates, validate
+from sqlalchemy import Connection
+
+from planstats import clock, load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.regions import RegionTree, regions_from
 from planstats.settings import Settings
-from planstats.warehouse import Warehouse, warehouse_for
+from planstats.warehouse import Warehouse, reader_for, warehouse_for
 
 RECEIPTS = "回执"
 log = logging.getLogger(__name__)
@@ -72,6 +74,9 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
     now = time.time() if now is None else now
     found = []
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
+        if folder.name not in ctx.regions:
+            _notice_unknown_folder(folder)
+            continue
         left = []
         for path in folder.iterdir():
             if (path.is_symlink() or not path.is_file() or path.name.startswith((".", "~$"))
@@ -115,6 +120,25 @@ def _notice_left(folder: Path, left: list[tuple[str, str]]) -> None:
         notice.write_text(text, encoding="utf-8")
 
 
+FOLDER_NOTICE = "文件夹名称不是行政区划代码.txt"
+
+
+def _notice_unknown_folder(folder: Path) -> None:
+    """A folder of the inbox that names no region: its files are left alone, and it says why."""
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES]
+    log.warning("inbox folder %r is not a region code: %d file(s) left unread", folder.name,
+                len(files))
+    notice = folder / FOLDER_NOTICE
+    if notice.is_symlink() or (notice.exists() and not notice.is_file()):
+        return
+    text = (f"本文件夹名称“{_display_name(folder.name)}”不是行政区划代码"
+            "（GB/T 2260，例如 511903），系统无法确定这些文件属于哪个县（市、区），"
+            "因此没有读取其中的文件（文件仍在原处，没有删除）。\n"
+            "请把文件放入本县行政区划代码命名的文件夹，例如 511903/。\n")
+    if not notice.exists() or notice.read_text(encoding="utf-8") != text:
+        notice.write_text(text, encoding="utf-8")
+
+
 def _receipts(folder: Path, create: bool = True) -> Path | None:
     """The county's receipts folder; None when it is a link or not a folder (never written)."""
     receipts = folder / RECEIPTS
@@ -136,17 +160,20 @@ def _read(path: Path, ctx: Context, limits: Limits) -> Submission:
     return read_submission(path, folder, limits)
 
 
-def _prepare(sub: Submission, ctx: Context) -> validate.Checked:
-    """Structure, approval lock and the county's history from the warehouse as it is now."""
+def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None) -> validate.Checked:
+    """Structure, approval lock and the county's history from the warehouse as it is now.
+
+    ``wh`` None: nothing to read yet (a dry run before the first load): no history.
+    """
     item = validate.Checked(sub)
     if not sub.fatal:
         item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
-    if not sub.fatal:
-        with ctx.warehouse.engine.connect() as conn:
-            locked = load.approval_lock(ctx.warehouse, conn, sub.region_code, sub.year)
+    if not sub.fatal and wh is not None:
+        with wh.engine.connect() as conn:
+            locked = load.approval_lock(wh, conn, sub.region_code, sub.year)
         if locked:
             sub.issues.append(load.locked_issue(locked))
-        item.history = validate.history_from(ctx.warehouse.rows(
+        item.history = validate.history_from(wh.rows(
             "report/history_values", region_code=sub.region_code, year=sub.year))
     return item
 
@@ -161,7 +188,8 @@ def _check_values(checked: list[validate.Checked], ctx: Context,
 def check(paths: list[Path], ctx: Context, gx_project: Path | None) -> list[validate.Checked]:
     """Read and check files; ``gx_project`` None runs Great Expectations without writing results."""
     limits = Limits.from_settings(ctx.settings)
-    return _check_values([_prepare(_read(p, ctx, limits), ctx) for p in paths], ctx, gx_project)
+    return _check_values([_prepare(_read(p, ctx, limits), ctx, ctx.warehouse) for p in paths],
+                         ctx, gx_project)
 
 
 @contextmanager
@@ -180,10 +208,20 @@ def gx_lock(project: Path | None) -> Iterator[None]:
 
 
 def validate_file(path: Path, ctx: Context | None = None) -> dict[str, Any]:
-    """Dry run: the same checks as ingest, nothing written anywhere."""
+    """Dry run: the same checks as ingest, nothing written anywhere.
+
+    The warehouse is only read (never created or migrated) and Great Expectations runs in
+    memory, so the data folder is byte for byte as it was.
+    """
     ctx = ctx or context()
-    item = check([path], ctx, gx_project=None)[0]
-    item.summary = load.compare_with_current(ctx.warehouse, item)
+    wh = reader_for(ctx.settings.warehouse_url, ctx.settings.sql_dir)
+    try:
+        item = _prepare(_read(path, ctx, Limits.from_settings(ctx.settings)), ctx, wh)
+        _check_values([item], ctx, gx_project=None)
+        item.summary = load.compare_with_current(wh, item)
+    finally:
+        if wh is not None:
+            wh.engine.dispose()
     return item.to_dict()
 
 
@@ -218,7 +256,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
             continue
         if _known(sub, ctx, outcomes):
             continue
-        chunk.append(_prepare(sub, ctx))
+        chunk.append(_prepare(sub, ctx, ctx.warehouse))
         values += len(sub.rows)
         if values >= CHUNK_VALUES:
             years |= _load_chunk(chunk, ctx, outcomes)
@@ -269,7 +307,7 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context,
             outcomes.append({"file": str(sub.path), "status": "duplicate",
                              "submission_id": done.submission_id})
             continue
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, load.now())
+        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now())
         _move(sub.path, target)
         # the county's cells marked on a copy of the stored file, beside the report and receipt
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
@@ -323,46 +361,77 @@ def write_review_index(year: int, ctx: Context | None = None) -> Path:
                                       validate.data_docs_index(ctx.settings.gx_dir))
 
 
-def run_rollup(plan_code: str, year: int, ctx: Context | None = None, basis: str = "accepted",
-               as_of: str | None = None) -> int:
+def run_rollup(plan_code: str, year: int, ctx: Context | None = None,
+               basis: str = "accepted") -> int:
+    """Publish a plan's statistics of a year: the scheduled and asset-triggered roll-up."""
     ctx = ctx or context()
-    return rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year, basis, as_of)
+    return rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year, basis)
 
 
-def statistics(plan_code: str, year: int, ctx: Context | None = None,
-               basis: str = "accepted") -> list[rollup.StatRow]:
+@contextmanager
+def _view(ctx: Context, plan_code: str, year: int,
+          as_of: datetime | None) -> Iterator[Connection | None]:
+    """None: read the published statistics; else a connection seeing them as of that time."""
+    if as_of is None:
+        yield None
+        return
+    with rollup.as_of(ctx.warehouse, ctx.catalog.plan(plan_code), year, as_of) as conn:
+        yield conn
+
+
+def statistics(plan_code: str, year: int, ctx: Context | None = None, basis: str = "accepted",
+               as_of: datetime | None = None) -> list[rollup.StatRow]:
+    """The statistics rows: as published, or as the data stood at ``as_of`` (nothing written)."""
     ctx = ctx or context()
-    return rollup.read(ctx.warehouse, ctx.catalog.plan(plan_code), year, ctx.regions, basis)
+    with _view(ctx, plan_code, year, as_of) as conn:
+        return rollup.read(ctx.warehouse, ctx.catalog.plan(plan_code), year, ctx.regions, basis,
+                           conn)
 
 
 def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
-                       ctx: Context | None = None, basis: str = "accepted") -> dict[str, str]:
+                       ctx: Context | None = None, basis: str = "accepted",
+                       as_of: datetime | None = None) -> dict[str, str]:
+    """The plan's workbook, CSV and JSON: into ``out_dir`` (default the publish folder)."""
     ctx = ctx or context()
+    if as_of is not None and out_dir is None:
+        raise ValueError("statistics as of a past time are written only to a folder of your own"
+                         " (--out): the published ones stay as they are")
     plan = ctx.catalog.plan(plan_code)
-    rows = statistics(plan_code, year, ctx, basis)
     out = out_dir or ctx.settings.publish / str(year)
-    complete = rollup.completeness(ctx.warehouse, plan, year)
-    history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis)
-    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis)
+    with _view(ctx, plan_code, year, as_of) as conn:
+        rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+        complete = rollup.completeness(ctx.warehouse, plan, year, conn)
+        history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
+    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
+                                     as_of)
     return {kind: str(path) for kind, path in paths.items()}
 
 
-def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accepted") -> str:
-    """The year's HTML dashboard over every plan in period (after their roll-ups)."""
+def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accepted",
+                      out_dir: Path | None = None, as_of: datetime | None = None) -> str:
+    """The year's HTML dashboard over every plan in period (after their roll-ups).
+
+    One page per basis (``publish.dashboard_name``), so the official and the approved-only
+    dashboards never overwrite each other; ``out_dir`` defaults to the publish folder.
+    """
     ctx = ctx or context()
-    out = ctx.settings.publish / str(year)
-    page = out / "index.html"
+    if as_of is not None and out_dir is None:
+        raise ValueError("a dashboard as of a past time is written only to a folder of your own")
+    out = out_dir or ctx.settings.publish / str(year)
+    page = out / publish.dashboard_name(basis)
     reports = {r["submission_id"]: r["report_path"]
                for r in ctx.warehouse.rows("report/submissions_of_year", year=year)}
     plans = []
     for code in plans_of_year(year, ctx):
         plan = ctx.catalog.plan(code)
         paths = {k: str(v) for k, v in publish.statistics_paths(plan, year, out, basis).items()}
-        plans.append(publish.dashboard_plan(
-            plan, year, statistics(code, year, ctx, basis), ctx.regions,
-            rollup.completeness(ctx.warehouse, plan, year), reports, paths, page))
+        with _view(ctx, code, year, as_of) as conn:
+            rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+            complete = rollup.completeness(ctx.warehouse, plan, year, conn)
+        plans.append(publish.dashboard_plan(plan, year, rows, ctx.regions, complete, reports,
+                                            paths, page))
     index = ctx.settings.reports / str(year) / "index.html"
-    return str(publish.write_dashboard(year, plans, page, basis, index))
+    return str(publish.write_dashboard(year, plans, page, basis, index, as_of))
 
 
 def plans_of_year(year: int, ctx: Context | None = None) -> list[str]:
@@ -407,7 +476,7 @@ def review_decide(submission_id: str, action: str, reviewer: str, comment: str |
 
 def purge_warehouse(confirm: str, ctx: Context | None = None) -> None:
     ctx = ctx or context()
-    ctx.warehouse.purge(confirm)
+    ctx.warehouse.purge(confirm, ctx.settings.allow_purge)
     _synced.cache_clear()
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from planstats import clock
 from planstats.catalog import Catalog, Plan
 from planstats.regions import RegionTree
 from planstats.review import LABELS as REVIEW_LABELS
@@ -37,12 +38,14 @@ def _environment(templates: Path):
     """One Jinja environment per templates folder: templates compile once, not per report."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    return Environment(loader=FileSystemLoader(templates),
-                       autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=FileSystemLoader(templates),
+                      autoescape=select_autoescape(["html", "j2"]))
+    env.filters["beijing"] = clock.beijing
+    return env
 
 
 def write_submission_report(checked: Checked, regions: RegionTree, catalog: Catalog,
-                            html_path: Path, processed_at: str) -> Path:
+                            html_path: Path, processed_at: datetime | str) -> Path:
     sub = checked.submission
     issues = []
     for issue in sorted_issues(checked.issues):
@@ -76,7 +79,7 @@ def _href(target: str | Path | None, page: Path) -> str | None:
 
 def _render(template: str, page: Path, **context: Any) -> Path:
     html = _env().get_template(template).render(
-        review_labels=REVIEW_LABELS, generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        review_labels=REVIEW_LABELS, generated_at=clock.now(),
         **context)
     page.parent.mkdir(parents=True, exist_ok=True)
     page.write_text(html, encoding="utf-8")
@@ -226,22 +229,37 @@ def binding_summary(plan: Plan, rows: list[StatRow]) -> dict[str, Any]:
                       for i in unmet]}
 
 
+BASIS_TEXT = {"accepted": "全部已接收数据", "approved": "仅已审核通过数据"}
+BASIS_SUFFIX = {"accepted": "", "approved": "_已审核"}
+
+
+def basis_text(basis: str, as_of: datetime | None = None) -> str:
+    """How a page or sheet names the data it stands on: basis, and the time when not now."""
+    text = BASIS_TEXT.get(basis, basis)
+    return f"{text}（截至 {clock.beijing(as_of)}）" if as_of else text
+
+
 def statistics_paths(plan: Plan, year: int, out_dir: Path, basis: str) -> dict[str, Path]:
-    stem = f"{plan.code}_{year}_规划指标年度统计" + ("_已审核" if basis == "approved" else "")
+    stem = f"{plan.code}_{year}_规划指标年度统计" + BASIS_SUFFIX.get(basis, f"_{basis}")
     return {kind: out_dir / f"{stem}.{kind}" for kind in ("xlsx", "csv", "json")}
+
+
+def dashboard_name(basis: str) -> str:
+    """One dashboard page per basis in a folder: the official one is index.html."""
+    return "index.html" if basis == "accepted" else f"index.{basis}.html"
 
 
 def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: RegionTree,
                      out_dir: Path, complete: Completeness | None = None,
                      history: dict[str, dict[int, dict[str, Any]]] | None = None,
-                     basis: str = "accepted") -> dict[str, Path]:
+                     basis: str = "accepted", as_of: datetime | None = None) -> dict[str, Path]:
     """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = statistics_paths(plan, year, out_dir, basis)
-    basis_text = "仅已审核通过数据" if basis == "approved" else "全部已接收数据"
+    based_on = basis_text(basis, as_of)
     final = year == plan.period_end
     heading = f"{plan.name} 规划指标年度统计（{year}年{'，期末评估' if final else ''}）"
 
@@ -252,7 +270,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
               or (c in regions and regions[c].parent == plan.region_code)]
     for region in sheets:
         title = plan.short_name if region == plan.region_code else regions.name(region)
-        note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{basis_text}；"
+        note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{based_on}；"
                 "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")
         ws = _sheet(wb, title, heading, note, list(STAT_HEADERS), _table(plan, by_region[region]),
                     list(STAT_WIDTHS), wrap=3)
@@ -305,16 +323,17 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                lines, [6, 46, 10, *(9 for _ in years), 12], wrap=2)
 
     if complete is not None:
-        lines = [[c["region_code"], c["region_name"], "是" if c["received"] else "否",
+        lines = [[c["region_code"], c["region_name"], reported_label(c),
                   "是" if c["on_time"] else ("否" if c["received"] else ""),
-                  c["first_received_at"] or "", c["files"], c["rejected_files"],
-                  c["review_status"] or ""] for c in complete.rows]
-        due = complete.rows[0]["deadline"] if complete.rows else ""
+                  clock.beijing(c["first_received_at"]), c["files"], c["rejected_files"],
+                  REVIEW_LABELS.get(c["review_status"] or "", "")] for c in complete.rows]
+        due = clock.beijing(complete.rows[0]["due_at"]) if complete.rows else ""
         _sheet(wb, "报送情况", f"{plan.short_name} {year}年度报送情况",
-               f"应报 {complete.expected} 个，已报 {complete.received} 个，按时 "
-               f"{complete.on_time} 个；截止时间 {due}（UTC）。",
-               ["行政区划代码", "地区", "已报送", "按时", "首次报送时间（UTC）", "文件数",
-                "退回文件数", "审核状态"], lines, [12, 16, 8, 8, 26, 8, 10, 10])
+               f"应报 {complete.expected} 个，已报 {complete.received} 个（其中部分报送 "
+               f"{complete.partial} 个），按时 {complete.on_time} 个；截止时间 {due}。"
+               "已报：当前文件至少填报了本规划的一项数值（空表不算报送）。",
+               ["行政区划代码", "地区", "已报送", "按时", "首次报送时间（北京时间）", "文件数",
+                "退回文件数", "审核状态"], lines, [12, 16, 14, 8, 26, 8, 10, 10])
 
     _sheet(wb, "说明", f"{plan.short_name} 规划指标年度统计 · 方法说明",
            f"规划：{plan.name}（{plan.region_code}，{plan.period_start}–{plan.period_end}）",
@@ -368,7 +387,8 @@ def dashboard_plan(plan: Plan, year: int, rows: list[StatRow], regions: RegionTr
             "name": ind.name, "status": r.status, "colour": BAR_COLOURS[r.status],
             "bar": 0 if rate is None else round(min(rate, 1.5) * BAR_FULL),
             "label": "缺报" if rate is None else f"{rate:.0%}（目标 {ind.target_text}）"})
-    counties = [{**c, "report_href": _href(reports.get(c["current_submission_id"] or ""), page)}
+    counties = [{**c, "reported": reported_label(c),
+                 "report_href": _href(reports.get(c["current_submission_id"] or ""), page)}
                 for c in complete.rows]
     return {
         "code": plan.code, "name": plan.name, "region_name": regions.name(plan.region_code),
@@ -382,8 +402,16 @@ def dashboard_plan(plan: Plan, year: int, rows: list[StatRow], regions: RegionTr
     }
 
 
+def reported_label(row: dict[str, Any]) -> str:
+    """是 / 部分（12/62）/ 否 for one county's row of the completeness table."""
+    if not row["received"]:
+        return "否"
+    if row["values_reported"] < row["values_asked"]:
+        return f"部分（{row['values_reported']}/{row['values_asked']}）"
+    return "是"
+
+
 def write_dashboard(year: int, plans: list[dict[str, Any]], page: Path, basis: str,
-                    review_index: Path | None) -> Path:
+                    review_index: Path | None, as_of: datetime | None = None) -> Path:
     return _render("dashboard.html.j2", page, year=year, plans=plans, full=BAR_FULL,
-                   basis_text="仅已审核通过数据" if basis == "approved" else "全部已接收数据",
-                   review_index=_href(review_index, page))
+                   basis_text=basis_text(basis, as_of), review_index=_href(review_index, page))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from planstats.load import now
+from planstats.clock import now
 from planstats.warehouse import Warehouse
 
 ACTIONS = {  # action → (statuses it applies to, status it leaves)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
+from sqlalchemy import Connection
+
+from planstats import clock
 from planstats.catalog import Plan
 from planstats.regions import RegionTree
 from planstats.warehouse import Warehouse
 
-BEIJING = timezone(timedelta(hours=8))
 ROW_FIELDS = ("plan_code", "region_code", "indicator_code", "year", "value", "numerator",
               "denominator", "target", "comparator", "status", "completion_rate",
               "reporting_regions", "expected_regions")
@@ -55,35 +59,53 @@ class StatRow:
 BASES = ("accepted", "approved")
 
 
-def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted",
-            as_of: str | None = None) -> int:
-    """Materialise the plan's statistics for the year in agg_indicator_value; returns row count.
+def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted") -> int:
+    """Publish the plan's statistics for the year (agg_indicator_value, agg_completeness).
 
-    ``basis`` 'accepted' uses every accepted submission (as current now, or at ``as_of``, an
-    ISO timestamp); 'approved' only what reviewers approved.
+    ``basis`` 'accepted' uses every region's current accepted submission; 'approved' only what
+    reviewers approved. The only way the published tables change. Returns the row count.
     """
+    with wh.engine.begin() as conn:
+        return _materialise(wh, conn, plan, year, basis, None)
+
+
+@contextmanager
+def as_of(wh: Warehouse, plan: Plan, year: int, when: datetime) -> Iterator[Connection]:
+    """The statistics as the data stood at ``when``, for the reader only.
+
+    Computed inside a transaction that is always rolled back: read them on the connection
+    yielded (``read``, ``completeness``, ``trend`` take it); the published tables never change.
+    """
+    with wh.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            _materialise(wh, conn, plan, year, "accepted", when)
+            yield conn
+        finally:
+            transaction.rollback()
+
+
+def _materialise(wh: Warehouse, conn: Connection, plan: Plan, year: int, basis: str,
+                 when: datetime | None) -> int:
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}")
-    if as_of is not None and basis != "accepted":
-        raise ValueError("as_of applies to the 'accepted' basis")
-    params = {"plan_code": plan.code, "year": year, "basis": basis, "as_of": as_of,
-              "computed_at": datetime.now(UTC).isoformat(timespec="seconds")}
-    with wh.engine.begin() as conn:
-        wh.run(conn, "rollup/delete_agg_indicator_value",
-               {"plan_code": plan.code, "year": year, "basis": basis})
-        result = wh.run(conn, "rollup/agg_indicator_value", params)
-        wh.run(conn, "rollup/delete_agg_completeness", {"plan_code": plan.code, "year": year})
-        wh.run(conn, "rollup/agg_completeness", {
-            "plan_code": plan.code, "year": year, "deadline": deadline(plan, year),
-            "computed_at": params["computed_at"]})
+    stamp = clock.now()
+    past = {"past": int(when is not None), "as_of": when or stamp}
+    wh.run(conn, "rollup/delete_agg_indicator_value",
+           {"plan_code": plan.code, "year": year, "basis": basis})
+    result = wh.run(conn, "rollup/agg_indicator_value", {
+        "plan_code": plan.code, "year": year, "basis": basis, "computed_at": stamp, **past})
+    wh.run(conn, "rollup/delete_agg_completeness", {"plan_code": plan.code, "year": year})
+    wh.run(conn, "rollup/agg_completeness", {
+        "plan_code": plan.code, "year": year, "due_at": due_at(plan, year),
+        "computed_at": stamp, **past})
     return result.rowcount
 
 
-def deadline(plan: Plan, year: int) -> str:
-    """End of the plan's deadline day (Beijing time) in the following year, as UTC ISO text."""
+def due_at(plan: Plan, year: int) -> datetime:
+    """End of the plan's deadline day (Beijing time) in the following year."""
     month, day = (int(x) for x in plan.deadline.split("-"))
-    end = datetime(year + 1, month, day, 23, 59, 59, tzinfo=BEIJING)
-    return end.astimezone(UTC).isoformat(timespec="seconds")
+    return datetime(year + 1, month, day, 23, 59, 59, tzinfo=clock.BEIJING).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -105,26 +127,34 @@ class Completeness:
         return sum(r["on_time"] for r in self.rows)
 
     @property
+    def partial(self) -> int:
+        """Counties that reported fewer of the plan's values than asked."""
+        return sum(bool(r["received"]) and r["values_reported"] < r["values_asked"]
+                   for r in self.rows)
+
+    @property
     def missing(self) -> list[str]:
         return [r["region_code"] for r in self.rows if not r["received"]]
 
 
-def completeness(wh: Warehouse, plan: Plan, year: int) -> Completeness:
-    return Completeness(wh.rows("report/agg_completeness", plan_code=plan.code, year=year))
+def completeness(wh: Warehouse, plan: Plan, year: int,
+                 conn: Connection | None = None) -> Completeness:
+    return Completeness(wh.rows("report/agg_completeness", conn=conn, plan_code=plan.code,
+                                year=year))
 
 
-def trend(wh: Warehouse, plan: Plan, region_code: str,
-          basis: str = "accepted") -> dict[str, dict[int, dict[str, Any]]]:
+def trend(wh: Warehouse, plan: Plan, region_code: str, basis: str = "accepted",
+          conn: Connection | None = None) -> dict[str, dict[int, dict[str, Any]]]:
     """indicator → year → {value, status, …} for every year computed so far."""
     out: dict[str, dict[int, dict[str, Any]]] = {}
-    for r in wh.rows("report/agg_trend", plan_code=plan.code, region_code=region_code,
-                     basis=basis):
+    for r in wh.rows("report/agg_trend", conn=conn, plan_code=plan.code,
+                     region_code=region_code, basis=basis):
         out.setdefault(r["indicator_code"], {})[r["year"]] = r
     return out
 
 
-def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
-         basis: str = "accepted") -> list[StatRow]:
+def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree, basis: str = "accepted",
+         conn: Connection | None = None) -> list[StatRow]:
     """The materialised rows, plan owner first, then down the tree, in the plan's order."""
     order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
     seq = {ind.code: ind.seq for ind in plan.indicators}
@@ -139,8 +169,8 @@ def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
             on_track=None if r["on_track"] is None else bool(r["on_track"]),
             basis=r["basis"],
         )
-        for r in wh.stream("report/agg_indicator_value", plan_code=plan.code, year=year,
-                           basis=basis)
+        for r in wh.stream("report/agg_indicator_value", conn=conn, plan_code=plan.code,
+                           year=year, basis=basis)
     ]
     rows = _with_missing(rows, regions)
     return sorted(rows, key=lambda r: (order.get(r.region_code, len(order)), seq[r.indicator_code]))

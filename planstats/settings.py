@@ -1,63 +1,87 @@
-"""Settings read from the environment, each with a working default."""
+"""Settings: one typed object read from the environment (``PLANSTATS_<FIELD>``), with defaults.
+
+No other module reads the environment: everything comes from ``Settings.from_env()``. A value
+that does not parse stops with a message naming the variable and the form it expects.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "PLANSTATS_"
 
 
-def _path(name: str, default: Path) -> Path:
-    value = os.environ.get(name)
-    return Path(value).expanduser().resolve() if value else default
+class SettingsError(ValueError):
+    """An environment variable that cannot be used as it is."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where things live. Every field has an environment variable ``PLANSTATS_<FIELD>``."""
+def _resolved(value: Any) -> Any:
+    return Path(value).expanduser().resolve() if isinstance(value, str | Path) and value else value
 
-    data_dir: Path
-    include_dir: Path
-    warehouse_url: str
-    inbox: Path
-    archive: Path
-    quarantine: Path
-    reports: Path
-    outbox: Path
-    publish: Path
-    gx_dir: Path
-    stable_seconds: float
-    max_file_mb: float
-    max_xlsx_mb: float  # all members of an xlsx, uncompressed
-    max_zip_members: int
-    max_rows: int
-    max_cells: int  # rows × columns of a sheet as the reader lays it out
+
+AbsPath = Annotated[Path | None, BeforeValidator(_resolved)]
+_DERIVED = ("inbox", "archive", "quarantine", "reports", "outbox", "publish", "gx_dir")
+_FORMS = {  # what a variable of each type looks like, for the error message
+    "int": "a whole number, e.g. 100000", "float": "a number, e.g. 20 or 0.5",
+    "bool": "true or false (1 / 0)", "path": "a folder path",
+}
+
+
+class Settings(BaseSettings):
+    """Where things live and the limits the pipeline applies."""
+
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
+
+    data_dir: AbsPath = Field(default=None, description="root of everything written")
+    include_dir: AbsPath = Field(default=None, description="catalog, SQL, suites, templates")
+    warehouse_url: str = Field(default="", description="SQLAlchemy URL; SQLite under data/")
+    inbox: AbsPath = None
+    archive: AbsPath = None
+    quarantine: AbsPath = None
+    reports: AbsPath = None
+    outbox: AbsPath = None
+    publish: AbsPath = None
+    gx_dir: AbsPath = None
+    stable_seconds: float = Field(default=2, ge=0)
+    max_file_mb: float = Field(default=20, gt=0)
+    max_xlsx_mb: float = Field(default=50, gt=0)  # all members of an xlsx, uncompressed
+    max_zip_members: int = Field(default=1000, gt=0)
+    max_rows: int = Field(default=100_000, gt=0)
+    max_cells: int = Field(default=2_000_000, gt=0)  # rows × columns as the reader lays out
+    gx_keep_runs: int = Field(default=30, ge=1)  # GX results kept per suite (Data Docs speed)
+    max_parallel: int = Field(default=2, ge=1)  # mapped Airflow tasks at a time
+    allow_purge: bool = False  # `planstats purge` is for test warehouses only
+    reviewer_regions: dict[str, list[str]] | None = None  # user → regions they may decide for
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        data = self.data_dir or PROJECT_ROOT / "data"
+        set_ = object.__setattr__  # frozen: fill the derived defaults once, here
+        set_(self, "data_dir", data)
+        set_(self, "include_dir", self.include_dir or PROJECT_ROOT / "include")
+        set_(self, "warehouse_url", self.warehouse_url or f"sqlite:///{data / 'warehouse.sqlite'}")
+        for name, default in zip(_DERIVED, ("inbox", "archive", "quarantine", "reports",
+                                            "outbox", "publish", "gx"), strict=True):
+            if getattr(self, name) is None:
+                set_(self, name, data / default)
+        return self
 
     @classmethod
     def from_env(cls) -> Settings:
-        data = _path("PLANSTATS_DATA_DIR", PROJECT_ROOT / "data")
-        return cls(
-            data_dir=data,
-            include_dir=_path("PLANSTATS_INCLUDE_DIR", PROJECT_ROOT / "include"),
-            warehouse_url=os.environ.get(
-                "PLANSTATS_WAREHOUSE_URL", f"sqlite:///{data / 'warehouse.sqlite'}"
-            ),
-            inbox=_path("PLANSTATS_INBOX", data / "inbox"),
-            archive=_path("PLANSTATS_ARCHIVE", data / "archive"),
-            quarantine=_path("PLANSTATS_QUARANTINE", data / "quarantine"),
-            reports=_path("PLANSTATS_REPORTS", data / "reports"),
-            outbox=_path("PLANSTATS_OUTBOX", data / "outbox"),
-            publish=_path("PLANSTATS_PUBLISH", data / "publish"),
-            gx_dir=_path("PLANSTATS_GX_DIR", data / "gx"),
-            stable_seconds=float(os.environ.get("PLANSTATS_STABLE_SECONDS", "2")),
-            max_file_mb=float(os.environ.get("PLANSTATS_MAX_FILE_MB", "20")),
-            max_xlsx_mb=float(os.environ.get("PLANSTATS_MAX_XLSX_MB", "50")),
-            max_zip_members=int(os.environ.get("PLANSTATS_MAX_ZIP_MEMBERS", "1000")),
-            max_rows=int(os.environ.get("PLANSTATS_MAX_ROWS", "100000")),
-            max_cells=int(os.environ.get("PLANSTATS_MAX_CELLS", "2000000")),
-        )
+        """The settings of the current environment (validated once per distinct environment)."""
+        return _from(tuple(sorted((k, v) for k, v in os.environ.items()
+                                  if k.startswith(PREFIX))))
+
+    def replaced(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (e.g. the CLI's ``--inbox``), validated again."""
+        return type(self).model_validate({**self.model_dump(), **changes})
 
     @property
     def sql_dir(self) -> Path:
@@ -70,3 +94,29 @@ class Settings:
     @property
     def expectations_dir(self) -> Path:
         return self.include_dir / "expectations"
+
+
+@cache
+def _from(environment: tuple[tuple[str, str], ...]) -> Settings:
+    env = dict(environment)
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc, env)) from None
+
+
+def _explain(exc: ValidationError, env: dict[str, str]) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = PREFIX + field.upper()
+        annotation = Settings.model_fields[field].annotation if field in Settings.model_fields \
+            else None
+        kind = getattr(annotation, "__name__", str(annotation)).lower()
+        form = next((f for k, f in _FORMS.items() if k in kind), None)
+        if field == "reviewer_regions":
+            form = 'JSON {"user": ["511400", …]}'
+        expected = form or error["msg"]
+        lines.append(f"{variable}={env.get(variable, '')!r}: expected {expected} ({error['msg']})")
+    return "bad setting: " + "; ".join(lines)
+

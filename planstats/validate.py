@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -26,6 +25,7 @@ from planstats.catalog import Catalog, Concept, Plan, required_indicators, templ
 from planstats.intake import Submission
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
+from planstats.settings import Settings
 
 COLUMN_NAMES = {"value": "本年值", "value_frac": "本年值", "ratio_gap": "本年值",
                 "yoy_change": "本年值", "history_z": "本年值", "consistency_gap": "本年值",
@@ -36,9 +36,6 @@ VALUE_COLUMNS = ["submission_key", "source_row", "region_code", "indicator_code"
                  "history_z"]
 CONSISTENCY_COLUMNS = ["submission_key", "source_row", "indicator_code", "rule_id", "left_value",
                        "right_value", "consistency_gap"]
-# Stored GX validation results kept per suite; older ones are derived data and are pruned so
-# Data Docs build in bounded time. The county's files and reports are never touched.
-KEEP_RUNS = int(os.environ.get("PLANSTATS_GX_KEEP_RUNS", "30"))
 
 History = dict[tuple[str, str], dict[int, float]]  # (region, indicator) → {year: value}
 HISTORY_RULES = ("yoy_change", "history_outlier")
@@ -136,6 +133,14 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  **{**where, "row": info_row.get("模板版本@row")})
         return []
     _resolve_codes(sub, catalog, plans)
+    if sub.rows and all(r.value is None for r in sub.rows):
+        first = sub.rows[0]
+        sub.fail("empty_submission",
+                 "“本年值”一栏全部为空：空白表不算报送，本文件未入库。请填写本年数据后重新提交；"
+                 "个别指标确实无法填报的，在“说明”列写明原因。",
+                 "no 本年值 at all: an empty template is not a report", sheet=sub.data_sheet,
+                 row=first.row, column=first.columns.get("本年值"))
+        return []
     return plans
 
 
@@ -433,8 +438,12 @@ def _exception_text(info: Any) -> str:
 
 
 def prune_results(context: Any, keep: int | None = None) -> int:
-    """Keep the newest ``keep`` (default KEEP_RUNS) results per suite; return how many went."""
-    keep = KEEP_RUNS if keep is None else keep
+    """Keep the newest ``keep`` results per suite; return how many went.
+
+    Older results are derived data, pruned so Data Docs build in bounded time (default: the
+    ``gx_keep_runs`` setting). The county's files and reports are never touched.
+    """
+    keep = Settings.from_env().gx_keep_runs if keep is None else keep
     store = context.validation_results_store
     by_suite: dict[str, list[Any]] = defaultdict(list)
     for key in store.list_keys():

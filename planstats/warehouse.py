@@ -8,20 +8,65 @@ The schema is upgraded in place by Alembic (planstats/migrations).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    String,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from planstats import clock
 from planstats.catalog import Catalog
 from planstats.regions import RegionTree
 
+# Columns and parameters named like this hold instants (the one naming rule for time).
+TIME_NAME = re.compile(r"\b(\w+_at|at|as_of)\b")
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
+
+
+class Instant(TypeDecorator):
+    """An instant: ``timestamptz`` on PostgreSQL, fixed-width UTC text on SQLite.
+
+    Parameters may be aware datetimes or ISO text; results come back as aware UTC datetimes.
+    """
+
+    impl = String(32)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(DateTime(timezone=True))
+        return dialect.type_descriptor(String(32))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return clock.utc(value) if dialect.name == "postgresql" else clock.stored_text(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        return clock.utc(value)
+
 
 class Sql:
-    """Named SQL statements read from files: ``sql('rollup/agg_indicator_value')``."""
+    """Named SQL statements read from files: ``sql('rollup/agg_indicator_value')``.
+
+    Parameters and selected columns whose names follow TIME_NAME are typed as instants.
+    """
 
     def __init__(self, sql_dir: Path) -> None:
         self.sql_dir = sql_dir
@@ -30,8 +75,22 @@ class Sql:
     def __call__(self, name: str):
         if name not in self._statements:
             sql = (self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")
-            self._statements[name] = text(sql)
+            self._statements[name] = typed(sql)
         return self._statements[name]
+
+
+def typed(sql: str) -> Any:
+    """A text statement with its time parameters and, for a query, its time columns typed."""
+    statement = text(sql)
+    times = sorted({p for p in _PARAM.findall(sql) if TIME_NAME.fullmatch(p)})
+    if times:
+        statement = statement.bindparams(*(bindparam(p, type_=Instant()) for p in times))
+    code = "\n".join(line.split("--")[0] for line in sql.lower().splitlines())
+    if not re.search(r"\b(insert|update|delete)\b", code):
+        columns = sorted(set(TIME_NAME.findall(code)))
+        if columns:
+            statement = statement.columns(**dict.fromkeys(columns, Instant))
+    return statement
 
 
 def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,9 +118,9 @@ def make_engine(url: str) -> Engine:
 class Warehouse:
     """Connections and the named statements of one warehouse."""
 
-    def __init__(self, url: str, sql_dir: Path) -> None:
+    def __init__(self, url: str, sql_dir: Path, engine: Engine | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = engine or make_engine(url)
         self.sql = Sql(sql_dir)
 
     def create_schema(self) -> None:
@@ -75,12 +134,10 @@ class Warehouse:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
-    def purge(self, confirm: str) -> None:
+    def purge(self, confirm: str, allowed: bool) -> None:
         """Drop every planstats table. Test warehouses only: county files are never touched."""
-        import os
-
         name = make_url(self.url).database or ""
-        if os.environ.get("PLANSTATS_ALLOW_PURGE") != "1" or confirm != Path(name).name:
+        if not allowed or confirm != Path(name).name:
             raise PermissionError(
                 "purge is for test warehouses: set PLANSTATS_ALLOW_PURGE=1 and confirm with the "
                 f"database name {Path(name).name!r}")
@@ -92,8 +149,10 @@ class Warehouse:
     def lock_region_year(self, conn: Connection, region_code: str, year: int | None) -> None:
         """Serialise writers of one region and year until the transaction ends."""
         if self.engine.dialect.name == "postgresql":
-            key = int(region_code[:12].ljust(12, "0")) * 10_000 + (year or 0)
-            conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": key % (2**63)})
+            # any folder name (a county's mistake) must give a key, not only digits
+            digest = hashlib.blake2b(f"{region_code}/{year}".encode(), digest_size=8).digest()
+            key = int.from_bytes(digest, "big", signed=True)
+            conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": key})
         # SQLite: BEGIN IMMEDIATE already holds the single writer lock.
 
     def run(self, conn: Connection, name: str,
@@ -103,14 +162,22 @@ class Warehouse:
             return None
         return conn.execute(self.sql(name), params if params is not None else {})
 
-    def rows(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        with self.engine.connect() as conn:
+    def rows(self, name: str, *, conn: Connection | None = None,
+             **params: Any) -> list[dict[str, Any]]:
+        """A query's rows as dicts, on ``conn`` when given (to see its uncommitted work)."""
+        if conn is not None:
             return [dict(r._mapping) for r in conn.execute(self.sql(name), params)]
+        with self.engine.connect() as own:
+            return [dict(r._mapping) for r in own.execute(self.sql(name), params)]
 
-    def stream(self, name: str, **params: Any) -> Iterator[Any]:
+    def stream(self, name: str, *, conn: Connection | None = None,
+               **params: Any) -> Iterator[Any]:
         """Rows one at a time (a server-side cursor on PostgreSQL), for results too big to list."""
-        with self.engine.connect() as conn:
-            result = conn.execution_options(stream_results=True, yield_per=10_000).execute(
+        if conn is not None:
+            yield from conn.execute(self.sql(name), params).mappings()
+            return
+        with self.engine.connect() as own:
+            result = own.execution_options(stream_results=True, yield_per=10_000).execute(
                 self.sql(name), params)
             yield from result.mappings()
 
@@ -163,3 +230,40 @@ def warehouse_for(url: str, sql_dir: Path) -> Warehouse:
     warehouse = Warehouse(url, sql_dir)
     warehouse.create_schema()
     return warehouse
+
+
+def reader_for(url: str, sql_dir: Path) -> Warehouse | None:
+    """The warehouse opened for reading only, as it is: never created, migrated or synced.
+
+    For the dry run. None when there is nothing to read: no SQLite file yet, or a schema that
+    is not at the newest revision (the dry run then checks without history).
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+            return None
+        # A quiescent WAL database has no -wal file: read it as immutable so that no -wal or
+        # -shm file is created; while a writer is active its files exist and mode=ro shares them.
+        mode = "ro" if path.with_name(path.name + "-wal").exists() else "ro&immutable=1"
+        url = f"sqlite:///file:{path}?mode={mode}&uri=true"
+        engine = create_engine(url)
+    else:
+        engine = create_engine(url, pool_pre_ping=True,
+                               execution_options={"postgresql_readonly": True})
+    try:
+        with engine.connect() as conn:
+            revision = conn.execute(text("select version_num from alembic_version")).scalar()
+    except SQLAlchemyError:  # no schema yet, or not reachable: check without history
+        revision = None
+    if revision != _head_revision():
+        engine.dispose()
+        return None
+    return Warehouse(url, sql_dir, engine)
+
+
+@cache
+def _head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(Path(__file__).parent / "migrations")).get_current_head()

@@ -41,7 +41,7 @@ def test_completeness_and_timeliness_by_county(published):
     assert done.missing == ["511923"]
     late = next(r for r in done.rows if r["region_code"] == "511922")
     assert late["received"] == 1 and late["on_time"] == 0
-    assert late["deadline"] == "2024-01-31T15:59:59+00:00"  # 31 January, 23:59:59 Beijing
+    assert late["due_at"] == datetime(2024, 1, 31, 15, 59, 59, tzinfo=UTC)  # 23:59:59 Beijing
 
 
 def test_missing_counties_are_named_on_the_rows_above_them(published):
@@ -65,7 +65,7 @@ def test_workbook_has_binding_chart_trend_completeness_and_methods(published):
     coverage = [c.value for c in trend[5]]
     assert coverage[4] == pytest.approx(80.0) and coverage[5] == pytest.approx(80.0)
     assert coverage[3] is None and coverage[6] is None
-    assert "应报 5 个，已报 4 个，按时 3 个" in wb["报送情况"]["A2"].value
+    assert "应报 5 个，已报 4 个（其中部分报送 0 个），按时 3 个" in wb["报送情况"]["A2"].value
     methods = " ".join(str(c.value) for row in wb["说明"].iter_rows() for c in row if c.value)
     assert "Σ分子÷Σ分母" in methods and "不是各地百分比的平均" in methods
 

@@ -1,6 +1,7 @@
 """Warehouse guarantees on SQLite and a real PostgreSQL: migrations, supersede and as-of,
 approval locks, concurrent and killed ingests, purge."""
 
+import json
 import os
 import shutil
 import signal
@@ -8,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -15,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from planstats import pipeline
-from planstats.load import now
+from planstats import cli, pipeline
+from planstats.clock import BEIJING, now, parse_instant
 from tests.conftest import ROOT, good_values
 
 ENYANG = "511903"
@@ -41,6 +43,11 @@ def scalar(ctx, sql: str, **params):
         return conn.execute(text(sql), params).scalar()
 
 
+def table_rows(ctx, table: str) -> list[tuple]:
+    with ctx.warehouse.engine.connect() as conn:
+        return sorted(map(tuple, conn.execute(text(f"select * from {table}")).all()))
+
+
 def current_value(ctx, code: str, year: int) -> float:
     return scalar(ctx, """select f.value from fact_value f join submission s
                           on s.submission_id = f.submission_id
@@ -48,33 +55,45 @@ def current_value(ctx, code: str, year: int) -> float:
                   code=code, year=year)
 
 
-def test_existing_warehouse_upgrades_in_place(data_dir, tmp_path):
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_existing_warehouse_upgrades_in_place(kind, data_dir, tmp_path, request):
     from alembic import command
     from alembic.config import Config
 
-    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    else:
+        from tests.test_postgres import fresh_database
+
+        url = fresh_database(request.getfixturevalue("postgres_url"))
     config = Config()
     config.set_main_option("script_location", str(ROOT / "planstats" / "migrations"))
     engine = create_engine(url)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0001_initial")
+        command.upgrade(config, "0004_indexes")  # as the last release left it: times as text
         conn.execute(text(
             "insert into submission (submission_id, region_code, year, file_name, file_hash,"
             " folder, received_at, processed_at, status, is_current) values ('old', '511903',"
-            " 2021, 'a.xlsx', 'h', '511903', '2022-01-05', '2022-01-05', 'accepted', 1)"))
+            " 2021, 'a.xlsx', 'h', '511903', '2022-01-05T08:00:00+08:00',"
+            " '2022-01-05T01:02:03.5+00:00', 'accepted', 1)"))
     engine.dispose()
     from planstats.warehouse import Warehouse
 
-    Warehouse(url, ROOT / "include" / "sql").create_schema()
-    with create_engine(url).connect() as conn:
+    wh = Warehouse(url, ROOT / "include" / "sql")
+    wh.create_schema()
+    with wh.engine.connect() as conn:
         from alembic.script import ScriptDirectory
 
         head = ScriptDirectory.from_config(config).get_current_head()
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
-        assert head != "0001_initial"
         row = conn.execute(text("select file_name, review_status from submission")).one()
     assert tuple(row) == ("a.xlsx", "pending")
+    old = wh.rows("report/submission_by_id", submission_id="old")[0]
+    assert old["processed_at"] == datetime(2022, 1, 5, 1, 2, 3, 500000, tzinfo=UTC)
+    assert wh.rows("report/submissions_of_year", year=2021)[0]["received_at"] == datetime(
+        2022, 1, 5, 0, 0, tzinfo=UTC)
+    wh.engine.dispose()
 
 
 def test_supersede_keeps_history_and_as_of_sees_the_past(wh_ctx, make_workbook):
@@ -89,13 +108,13 @@ def test_supersede_keeps_history_and_as_of_sees_the_past(wh_ctx, make_workbook):
     assert current_value(ctx, "ZB0017", 2024) == 25
     assert scalar(ctx, "select count(*) from submission where superseded_at is not null") == 1
 
-    pipeline.run_rollup("enyang-14th", 2024, ctx, as_of=between)
-    past = {r.indicator_code: r.value for r in pipeline.statistics("enyang-14th", 2024, ctx)}
     pipeline.run_rollup("enyang-14th", 2024, ctx)
+    past = {r.indicator_code: r.value
+            for r in pipeline.statistics("enyang-14th", 2024, ctx, as_of=between)}
     present = {r.indicator_code: r.value for r in pipeline.statistics("enyang-14th", 2024, ctx)}
     assert (past["ZB0017"], present["ZB0017"]) == (12, 25)
-    pipeline.run_rollup("enyang-14th", 2024, ctx, as_of="2000-01-01T00:00:00")
-    before_any = pipeline.statistics("enyang-14th", 2024, ctx)
+    before_any = pipeline.statistics("enyang-14th", 2024, ctx,
+                                     as_of=parse_instant("2000-01-01T00:00:00"))
     assert {r.status for r in before_any} == {"缺报"}
 
 
@@ -210,9 +229,68 @@ def test_purge_is_for_test_warehouses_only(ctx, monkeypatch):
     with pytest.raises(PermissionError):
         pipeline.purge_warehouse(name, ctx)
     monkeypatch.setenv("PLANSTATS_ALLOW_PURGE", "1")
+    ctx = pipeline.context()
     with pytest.raises(PermissionError):
         pipeline.purge_warehouse("wrong-name", ctx)
     pipeline.purge_warehouse(name, ctx)
     with create_engine(ctx.settings.warehouse_url).connect() as conn:
         tables = conn.execute(text("select name from sqlite_master where type='table'")).all()
     assert tables == []
+
+
+def test_as_of_is_computed_for_the_reader_and_publishes_nothing(wh_ctx, make_workbook, tmp_path,
+                                                                 capsys):
+    ctx = wh_ctx
+    folder = ctx.settings.inbox / ENYANG
+    make_workbook(folder / "v1.xlsx", year=2024, overrides={"ZB0017": (12, None, None)})
+    pipeline.ingest(ctx=ctx)
+    between = now().astimezone(BEIJING).isoformat()  # an offset, as a reviewer would type it
+    time.sleep(0.01)
+    make_workbook(folder / "v2.xlsx", year=2024, overrides={"ZB0017": (25, None, None)})
+    pipeline.ingest(ctx=ctx)
+    pipeline.run_rollup("enyang-14th", 2024, ctx)
+    published = pipeline.publish_statistics("enyang-14th", 2024, ctx=ctx)
+    dashboard = pipeline.publish_dashboard(2024, ctx)
+    files = {p: Path(p).read_bytes() for p in (*published.values(), dashboard)}
+    tables = {t: table_rows(ctx, t) for t in ("agg_indicator_value", "agg_completeness")}
+
+    mine = tmp_path / "as-of"
+    capsys.readouterr()
+    assert cli.main(["rollup", "--plan", "enyang-14th", "--year", "2024", "--as-of", between,
+                     "--out", str(mine), "--json"]) == 0
+    past = {r["indicator_code"]: r for r in json.loads(capsys.readouterr().out)
+            if r["region_code"] == ENYANG}
+    assert past["ZB0017"]["value"] == 12
+    assert {p: Path(p).read_bytes() for p in files} == files, "published files untouched"
+    assert {t: table_rows(ctx, t) for t in tables} == tables, "tables untouched"
+    live = {r.indicator_code: r.value for r in pipeline.statistics("enyang-14th", 2024, ctx)
+            if r.region_code == ENYANG}
+    assert live["ZB0017"] == 25
+    written = json.loads(next(mine.glob("*.json")).read_text(encoding="utf-8"))
+    assert next(r for r in written if r["region_code"] == ENYANG
+                and r["indicator_code"] == "ZB0017")["value"] == 12
+    assert "截至" in (mine / "index.html").read_text(encoding="utf-8")
+
+
+def test_inbox_folder_that_is_no_region_code_is_told_and_skipped(wh_ctx, make_workbook):
+    ctx = wh_ctx
+    stray = ctx.settings.inbox / "恩阳区数据"
+    make_workbook(stray / "2023.xlsx", year=2023)
+    make_workbook(ctx.settings.inbox / ENYANG / "2023.xlsx", year=2023)
+    outcomes = pipeline.ingest(ctx=ctx)
+    assert [o["status"] for o in outcomes] == ["accepted"]
+    assert (stray / "2023.xlsx").exists(), "the county's file stays where it was"
+    notice = (stray / pipeline.FOLDER_NOTICE).read_text(encoding="utf-8")
+    assert "恩阳区数据" in notice and "不是行政区划代码" in notice
+    assert pipeline.ingest(ctx=ctx) == [], "and stays skipped on every run, without failing"
+
+
+def test_instants_are_timestamptz_on_postgresql(wh_ctx, make_workbook):
+    ctx = wh_ctx
+    if ctx.warehouse.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no timestamptz: test_trust checks its fixed-width text form")
+    with ctx.warehouse.engine.connect() as conn:
+        types = dict(conn.execute(text(
+            "select table_name || '.' || column_name, data_type from information_schema.columns"
+            " where column_name like '%\\_at' or column_name = 'at'")).all())
+    assert types and set(types.values()) == {"timestamp with time zone"}, types

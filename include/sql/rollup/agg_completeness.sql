@@ -1,5 +1,8 @@
 -- Expected, received and on-time submissions of one plan and year, one row per county of the
--- plan's tree. On time: the first accepted file arrived before the plan's deadline.
+-- plan's tree (now, or when past = 1 as things stood at the as_of time). A county has reported only
+-- when its current file delivered at least one value this plan asks for (an empty template is
+-- not a report); fewer values than asked is a partial report. On time: the first accepted file
+-- that delivered values arrived before the plan's deadline.
 with plan_county as (
     select c.descendant_code as region_code
     from dim_plan as p
@@ -8,35 +11,77 @@ with plan_county as (
     where p.plan_code = :plan_code and r.level = 'county'
 ),
 
+asked as (
+    select pc.region_code, count(*) as n
+    from plan_county as pc
+    cross join plan_indicator as pi
+    inner join dim_indicator as i on pi.indicator_code = i.indicator_code
+    inner join dim_plan as p on pi.plan_code = p.plan_code
+    where pi.plan_code = :plan_code
+        and (i.aggregation <> 'owner_only' or p.region_code = pc.region_code)
+    group by pc.region_code
+),
+
+known as (
+    select *
+    from submission
+    where year = :year and (:past = 0 or processed_at <= :as_of)
+),
+
+current_known as (
+    select submission_id, region_code, review_status, received_at
+    from known
+    where status <> 'rejected'
+        and (
+            (:past = 0 and is_current = 1)
+            or (:past = 1 and (superseded_at is null or superseded_at > :as_of))
+        )
+),
+
+-- values of this plan each accepted file delivered, for the county and units below it
+delivered as (
+    select s.submission_id, count(distinct f.indicator_code) as n
+    from known as s
+    inner join fact_value as f on s.submission_id = f.submission_id
+    inner join plan_indicator as pi
+        on f.indicator_code = pi.indicator_code and pi.plan_code = :plan_code
+    where s.status <> 'rejected' and f.value is not null
+    group by s.submission_id
+),
+
 files as (
     select
-        region_code,
+        s.region_code,
         count(*) as files,
-        sum(case when status = 'rejected' then 1 else 0 end) as rejected_files,
-        min(case when status <> 'rejected' then received_at end) as first_received_at,
-        max(case when is_current = 1 then submission_id end) as current_submission_id,
-        max(case when is_current = 1 then review_status end) as review_status
-    from submission
-    where year = :year
-    group by region_code
+        sum(case when s.status = 'rejected' then 1 else 0 end) as rejected_files,
+        min(case when d.n > 0 then s.received_at end) as first_received_at
+    from known as s
+    left join delivered as d on s.submission_id = d.submission_id
+    group by s.region_code
 )
 
 insert into agg_completeness (
-    plan_code, year, region_code, received, on_time, first_received_at, deadline, files,
-    rejected_files, current_submission_id, review_status, computed_at
+    plan_code, year, region_code, received, on_time, first_received_at, due_at, files,
+    rejected_files, current_submission_id, review_status, values_reported, values_asked,
+    computed_at
 )
 select
     :plan_code,
     :year,
     pc.region_code,
-    case when f.first_received_at is null then 0 else 1 end,
-    case when f.first_received_at < :deadline then 1 else 0 end,
-    f.first_received_at,
-    :deadline,
+    case when coalesce(d.n, 0) > 0 then 1 else 0 end,
+    case when coalesce(d.n, 0) > 0 and f.first_received_at < :due_at then 1 else 0 end,
+    case when coalesce(d.n, 0) > 0 then f.first_received_at end,
+    :due_at,
     coalesce(f.files, 0),
     coalesce(f.rejected_files, 0),
-    f.current_submission_id,
-    f.review_status,
+    cur.submission_id,
+    cur.review_status,
+    coalesce(d.n, 0),
+    coalesce(a.n, 0),
     :computed_at
 from plan_county as pc
 left join files as f on pc.region_code = f.region_code
+left join current_known as cur on pc.region_code = cur.region_code
+left join delivered as d on cur.submission_id = d.submission_id
+left join asked as a on pc.region_code = a.region_code

@@ -2,7 +2,8 @@
 -- A region's value is its own report where it reported, else the aggregation of the topmost
 -- reporters below it (so a county that reported is never counted again through its communities).
 -- Rates are Σ分子 / Σ分母 × scale, never a mean of the children's percentages.
--- Basis 'accepted': the current submission of each region (or the one current at a past time);
+-- Basis 'accepted': the current submission of each region (or, when past = 1, the one current
+-- at the as_of time);
 -- basis 'approved': the latest submission a reviewer approved.
 with chosen_submission as (
     select s.submission_id
@@ -12,13 +13,14 @@ with chosen_submission as (
         and (
             (
                 cast(:basis as varchar(16)) = 'accepted'
-                and cast(:as_of as varchar(32)) is null
+                and :past = 0
                 and s.is_current = 1
             )
             or (
                 cast(:basis as varchar(16)) = 'accepted'
-                and s.processed_at <= cast(:as_of as varchar(32))
-                and (s.superseded_at is null or s.superseded_at > cast(:as_of as varchar(32)))
+                and :past = 1
+                and s.processed_at <= :as_of
+                and (s.superseded_at is null or s.superseded_at > :as_of)
             )
             or (
                 cast(:basis as varchar(16)) = 'approved'
@@ -51,11 +53,13 @@ indicator as (
     where pi.plan_code = :plan_code
 ),
 
+-- a row left empty (缺报) is not a report: it counts neither as a value nor as reporting
 reported as (
     select f.region_code, f.indicator_code, f.value, f.numerator, f.denominator
     from fact_value as f
     inner join chosen_submission as s on f.submission_id = s.submission_id
     where f.year = :year
+        and f.value is not null
         and f.region_code in (select region_code from plan_region)
         and f.indicator_code in (select indicator_code from indicator)
 ),

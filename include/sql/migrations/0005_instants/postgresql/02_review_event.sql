@@ -1,0 +1,1 @@
+alter table review_event alter column at type timestamptz using at::timestamptz
