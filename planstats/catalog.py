@@ -119,6 +119,17 @@ class Indicator:
     def stat_target(self) -> float:
         return self.assess[1] if self.assess else self.target
 
+    def target_label(self, unit: str | None = None) -> str:
+        """The target as printed; its unit named when it is not ``unit``; an assess_as reading
+        said in the concept's unit (≥1个（即…覆盖率≥100%）)."""
+        text = self.target_text
+        if unit is not None and self.unit != unit and not text.endswith(self.unit):
+            text += self.unit
+        if self.assess:
+            comparator = {">=": "≥", "<=": "≤", "=": "="}[self.assess[0]]
+            text += f"（即{self.concept.name}{comparator}{self.assess[1]:g}{self.concept.unit}）"
+        return text
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -195,6 +206,38 @@ def required_indicators(
             if ind.concept.aggregation == "owner_only" and plan.region_code != region_code:
                 continue
             out.setdefault(ind.code, []).append((plan, ind))
+    return out
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a region enters for one concept, once, whichever plans ask for it.
+
+    The unit is that of the most local plan stating the concept in a convertible unit (a
+    factor); a plan that only reads the concept (assess_as) is answered from the same figure,
+    and with no convertible plan the concept's own unit is asked. Values are stored in the
+    concept's unit: stored = entered ÷ factor.
+    """
+
+    concept: Concept
+    uses: tuple[tuple[Plan, Indicator], ...]
+    unit: str
+    factor: float
+
+    def stored(self, entered: float | None) -> float | None:
+        return entered if entered is None or self.factor == 1 else entered / self.factor
+
+    def entered(self, stored: float | None) -> float | None:
+        return stored if stored is None or self.factor == 1 else stored * self.factor
+
+
+def entries(plans: list[Plan], region_code: str) -> dict[str, Entry]:
+    """Concept code → what the region enters for it (see Entry), most local plan first."""
+    out = {}
+    for code, uses in required_indicators(plans, region_code).items():
+        stated = next((i for _, i in uses if i.factor is not None), None)
+        unit, factor = (stated.unit, stated.factor) if stated else (uses[0][1].concept.unit, 1.0)
+        out[code] = Entry(uses[0][1].concept, tuple(uses), unit, factor or 1.0)
     return out
 
 
@@ -373,11 +416,15 @@ def load_catalog(catalog_dir: Path) -> Catalog:
     return Catalog(plans=plans, concepts=concepts, names=names)
 
 
-def template_version(concepts: Iterable[Concept]) -> str:
+def template_version(asked: Iterable[Entry]) -> str:
     """Stamp of a workbook: changes only when the rows it asks for, or what they mean, change."""
     digest = hashlib.sha256()
-    for c in concepts:
-        digest.update(f"{c.code}|{c.unit}|{c.aggregation}|{c.scale}|{c.integer}\n".encode())
+    for e in asked:
+        c = e.concept
+        line = f"{c.code}|{c.unit}|{c.aggregation}|{c.scale}|{c.integer}"
+        if e.unit != c.unit or e.factor != 1:  # asked in a plan's unit: a different row
+            line += f"|{e.unit}|{e.factor:g}"
+        digest.update(f"{line}\n".encode())
     return "T" + digest.hexdigest()[:8]
 
 

@@ -104,6 +104,10 @@ METHODS = (
                "比率类指标按Σ分子÷Σ分母×倍数计算，不是各地百分比的平均；"
                "满意度类指标按受访人数加权平均；“仅本级”指标不汇总。"
                "某县已报送时，其下属社区的数据不再重复计入。"),
+    ("单位", "单位、目标值与属性均按各规划原文。数据按指标概念统一存储，各规划单位不同的"
+           "（如眉山市“全市志愿者注册率”以%计、恩阳区“每万人中注册志愿者数量”以人/万人计）"
+           "按指标目录声明的换算系数换算后与本规划目标比较；无法换算的表述（如“≥1个”每街道）"
+           "按目录注明的口径考核，单位栏注明年度值的单位。"),
     ("完成情况", "按目标的比较方式判断：“≥”类指标本年值不低于目标为达标，“≤”类不高于目标为达标；"
                "无数据为缺报。"),
     ("完成率", "“≥”类：本年值÷目标值；“≤”类：目标值÷本年值（越低越好，低于目标时大于100%）。"),
@@ -131,7 +135,8 @@ def _table(plan: Plan, by_code: dict[str, StatRow]) -> list[list[Any]]:
         r = by_code.get(ind.code)
         if r is None:
             continue
-        out.append([ind.seq, ind.category, ind.name, ind.concept.unit, ind.target_text,
+        unit = ind.unit if ind.unit == ind.stat_unit else f"{ind.unit}（年度值{ind.stat_unit}）"
+        out.append([ind.seq, ind.category, ind.name, unit, ind.target_label(),
                     ind.attribute, None if r.value is None else round(r.value, 4), r.status,
                     None if r.completion_rate is None else round(r.completion_rate, 4),
                     None if r.expected_value is None else round(r.expected_value, 4),
@@ -263,7 +268,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
 
     summary = binding_summary(plan, rows)
     own = by_region.get(plan.region_code, {})
-    binding = [[i.seq, i.name, i.target_text, None if own[i.code].value is None
+    binding = [[i.seq, i.name, i.target_label(i.stat_unit), None if own[i.code].value is None
                 else round(own[i.code].value, 4), own[i.code].status,
                 round(own[i.code].completion_rate or 0, 4)]
                for i in plan.indicators if i.attribute == "约束性" and i.code in own]
@@ -296,7 +301,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
         for ind in plan.indicators:
             per_year = history.get(ind.code, {})
             values = [per_year.get(y, {}).get("value") for y in years]
-            lines.append([ind.seq, ind.name, ind.target_text,
+            lines.append([ind.seq, ind.name, ind.target_label(ind.stat_unit),
                           *(None if v is None else round(v, 4) for v in values),
                           (per_year.get(year) or {}).get("status", "")])
         _sheet(wb, "历年趋势", f"{plan.short_name} 规划期历年指标值（{years[0]}–{years[-1]}）",
@@ -363,11 +368,11 @@ def dashboard_plan(plan: Plan, year: int, rows: list[StatRow], regions: RegionTr
         r = by_code.get(ind.code)
         if r is None:
             continue
-        rate = r.completion_rate
+        rate, target = r.completion_rate, ind.target_label(ind.stat_unit)
         categories.setdefault(ind.category, []).append({
             "name": ind.name, "status": r.status, "colour": BAR_COLOURS[r.status],
             "bar": 0 if rate is None else round(min(rate, 1.5) * BAR_FULL),
-            "label": "缺报" if rate is None else f"{rate:.0%}（目标 {ind.target_text}）"})
+            "label": "缺报" if rate is None else f"{rate:.0%}（目标 {target}）"})
     counties = [{**c, "report_href": _href(reports.get(c["current_submission_id"] or ""), page)}
                 for c in complete.rows]
     return {
