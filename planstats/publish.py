@@ -180,8 +180,11 @@ def _add_styles(wb: Any) -> None:
 
 
 def _sheet(wb: Any, title: str, heading: str, note: str, headers: list[str],
-           lines: list[list[Any]], widths: list[float], wrap: int | None = None) -> Any:
-    """A sheet in the shape of a statistical annual table: title, 口径 line, frozen header."""
+           lines: list[list[Any]], widths: list[float], wrap: int | tuple[int, ...] = ()) -> Any:
+    """A sheet in the shape of a statistical annual table: title, 口径 line, frozen header.
+
+    ``wrap``: the column(s), 1-based, whose text wraps; rows grow to fit them.
+    """
     from openpyxl.utils import get_column_letter
 
     if HEADER_STYLE not in wb.named_styles:
@@ -196,12 +199,15 @@ def _sheet(wb: Any, title: str, heading: str, note: str, headers: list[str],
     columns = range(1, len(headers) + 1)
     for column in columns:
         ws.cell(row=4, column=column).style = HEADER_STYLE
+    wrapped = (wrap,) if isinstance(wrap, int) else wrap
     for row, line in enumerate(lines, start=5):
         ws.append([safe_text(v) for v in line])
         for column in columns:
-            ws.cell(row=row, column=column).style = WRAP_STYLE if column == wrap else BODY_STYLE
-        if wrap:
-            ws.row_dimensions[row].height = row_height([(line[wrap - 1], widths[wrap - 1])])
+            ws.cell(row=row, column=column).style = (WRAP_STYLE if column in wrapped
+                                                     else BODY_STYLE)
+        if wrapped:
+            ws.row_dimensions[row].height = row_height([(line[c - 1], widths[c - 1])
+                                                        for c in wrapped])
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A5"
@@ -260,7 +266,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
         note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{basis_text}；"
                 "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")
         ws = _sheet(wb, title, heading, note, list(STAT_HEADERS), _table(plan, by_region[region]),
-                    list(STAT_WIDTHS), wrap=3)
+                    list(STAT_WIDTHS), wrap=(3, 4, 5))  # 单位/目标值 as printed may be long
         for r in range(5, ws.max_row + 1):
             ws.cell(row=r, column=9).number_format = "0.0%"
         _status_colours(ws, "H")
@@ -276,7 +282,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                 f"约束性指标 {summary['total']} 项，达标 {summary['met']} 项，未达标或缺报 "
                 f"{summary['total'] - summary['met']} 项。",
                 ["序号", "指标", "目标值", "年度值", "完成情况", "完成率"], binding,
-                [6, 46, 10, 10, 10, 9], wrap=2)
+                [6, 46, 10, 10, 10, 9], wrap=(2, 3))
     for r in range(5, ws.max_row + 1):
         ws.cell(row=r, column=6).number_format = "0.0%"
     _status_colours(ws, "E")
@@ -307,7 +313,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
         _sheet(wb, "历年趋势", f"{plan.short_name} 规划期历年指标值（{years[0]}–{years[-1]}）",
                f"{plan.region_code} {regions.name(plan.region_code)}；空白为尚未统计或缺报。",
                ["序号", "指标", "目标值", *(f"{y}年" for y in years), f"{year}年完成情况"],
-               lines, [6, 46, 10, *(9 for _ in years), 12], wrap=2)
+               lines, [6, 46, 10, *(9 for _ in years), 12], wrap=(2, 3))
 
     if complete is not None:
         lines = [[c["region_code"], c["region_name"], "是" if c["received"] else "否",
