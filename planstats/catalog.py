@@ -327,8 +327,8 @@ def _indicator(entry: Any, concepts: dict[str, Concept], where: str,
     concept = concepts.get(spec.code)
     if concept is None:
         raise CatalogError(f"{where}: field 'code' names no concept in concepts/")
-    if not period[0] <= spec.target_year <= period[1] + 5:
-        raise CatalogError(f"{where}: field 'target_year' {spec.target_year} lies outside the "
+    if not period[0] <= spec.target_year <= period[1] + 10:  # a 远景 target may lie beyond
+        raise CatalogError(f"{where}: field 'target_year' {spec.target_year} does not fit the "
                            f"plan's period {period[0]}–{period[1]}")
     target_text = str(spec.target)
     comparator, target = _target(target_text, concept.direction, "target", where)
@@ -351,8 +351,7 @@ def _indicator(entry: Any, concepts: dict[str, Concept], where: str,
         baseline=None if spec.baseline is None else float(spec.baseline),
         baseline_year=spec.baseline_year, attribute_inferred=spec.attribute_inferred,
         note=spec.note,
-        factor=float(conversion.factor) if conversion and conversion.factor else None
-        if assess else 1.0,
+        factor=None if assess else float(conversion.factor) if conversion else 1.0,
         assess=assess,
     )
 
