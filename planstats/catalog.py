@@ -13,14 +13,28 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
-AGGREGATIONS = ("sum", "ratio", "weighted_mean", "min", "max", "count_meeting", "owner_only")
-ATTRIBUTES = ("约束性", "预期性")
-COMPARATORS = (">=", "<=", "=")
-SEVERITIES = ("error", "warning")
+from planstats.catalog_schema import (
+    Aggregation,
+    Attribute,
+    ConceptFile,
+    ConceptSpec,
+    IndicatorSpec,
+    Operator,
+    PlanFile,
+    PlanSpec,
+    RuleSpec,
+    Severity,
+    problems,
+)
+
+AGGREGATIONS: tuple[str, ...] = get_args(Aggregation)
+ATTRIBUTES: tuple[str, ...] = get_args(Attribute)
+COMPARATORS: tuple[str, ...] = get_args(Operator)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
 
 
 class CatalogError(ValueError):
@@ -57,12 +71,19 @@ class Concept:
 
 @dataclass(frozen=True)
 class Indicator:
-    """A concept as one plan uses it: with that plan's category, target and attribute."""
+    """A concept as one plan states it: the plan's name, unit, target and attribute as printed.
+
+    Values are stored in the concept's unit. ``factor`` converts them to the plan's unit
+    (plan value = factor × concept value); a plan whose wording cannot be converted (≥1 个 per
+    street of a coverage rate) has no factor and is assessed on the concept's value against
+    ``assess``, the target its note explains it is read as.
+    """
 
     concept: Concept
     seq: int
     category: str
     name: str
+    unit: str
     target_text: str
     comparator: str
     target: float
@@ -73,10 +94,41 @@ class Indicator:
     baseline_year: int | None = None
     attribute_inferred: bool = False
     note: str | None = None
+    factor: float | None = 1.0
+    assess: tuple[str, float] | None = None  # (comparator, target) in the concept's unit
 
     @property
     def code(self) -> str:
         return self.concept.code
+
+    @property
+    def stat_unit(self) -> str:
+        """Unit of this indicator's statistics (value and target compared in it)."""
+        return self.concept.unit if self.assess else self.unit
+
+    @property
+    def stat_factor(self) -> float:
+        """Statistics value = stat_factor × stored (concept-unit) value."""
+        return self.factor or 1.0
+
+    @property
+    def stat_comparator(self) -> str:
+        return self.assess[0] if self.assess else self.comparator
+
+    @property
+    def stat_target(self) -> float:
+        return self.assess[1] if self.assess else self.target
+
+    def target_label(self, unit: str | None = None) -> str:
+        """The target as printed; its unit named when it is not ``unit``; an assess_as reading
+        said in the concept's unit (≥1个（即…覆盖率≥100%）)."""
+        text = self.target_text
+        if unit is not None and self.unit != unit and not text.endswith(self.unit):
+            text += self.unit
+        if self.assess:
+            comparator = {">=": "≥", "<=": "≤", "=": "="}[self.assess[0]]
+            text += f"（即{self.concept.name}{comparator}{self.assess[1]:g}{self.concept.unit}）"
+        return text
 
 
 @dataclass(frozen=True)
@@ -157,6 +209,38 @@ def required_indicators(
     return out
 
 
+@dataclass(frozen=True)
+class Entry:
+    """What a region enters for one concept, once, whichever plans ask for it.
+
+    The unit is that of the most local plan stating the concept in a convertible unit (a
+    factor); a plan that only reads the concept (assess_as) is answered from the same figure,
+    and with no convertible plan the concept's own unit is asked. Values are stored in the
+    concept's unit: stored = entered ÷ factor.
+    """
+
+    concept: Concept
+    uses: tuple[tuple[Plan, Indicator], ...]
+    unit: str
+    factor: float
+
+    def stored(self, entered: float | None) -> float | None:
+        return entered if entered is None or self.factor == 1 else entered / self.factor
+
+    def entered(self, stored: float | None) -> float | None:
+        return stored if stored is None or self.factor == 1 else stored * self.factor
+
+
+def entries(plans: list[Plan], region_code: str) -> dict[str, Entry]:
+    """Concept code → what the region enters for it (see Entry), most local plan first."""
+    out = {}
+    for code, uses in required_indicators(plans, region_code).items():
+        stated = next((i for _, i in uses if i.factor is not None), None)
+        unit, factor = (stated.unit, stated.factor) if stated else (uses[0][1].concept.unit, 1.0)
+        out[code] = Entry(uses[0][1].concept, tuple(uses), unit, factor or 1.0)
+    return out
+
+
 _TARGET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^(?:≥|>=|＞=|不低于|不少于|至少|达到)\s*([\d.]+)\s*%?$"), ">="),
     (re.compile(r"^([\d.]+)\s*%?\s*(?:以上|及以上)$"), ">="),
@@ -185,59 +269,34 @@ def normalise_name(name: str) -> str:
     return to_simplified(text)
 
 
-def _req(entry: dict[str, Any], key: str, where: str, why: str = "") -> Any:
-    if entry.get(key) in (None, ""):
-        raise CatalogError(f"{where}: field '{key}' is missing{why}")
-    return entry[key]
+def _checked(model: type[Any], entry: Any, where: str) -> Any:
+    spec, found = problems(model, entry)
+    if found:
+        raise CatalogError(f"{where}: " + "; ".join(found))
+    return spec
 
 
-def _concept(entry: dict[str, Any], where: str) -> Concept:
-    code = str(_req(entry, "code", where))
-    where = f"{where}, concept {code}"
-    aggregation = _req(entry, "aggregation", where)
-    if aggregation not in AGGREGATIONS:
-        raise CatalogError(
-            f"{where}: field 'aggregation' is {aggregation!r}, not one of {', '.join(AGGREGATIONS)}"
-        )
-    if aggregation == "ratio":
-        for key in ("numerator", "denominator", "scale"):
-            _req(entry, key, where, " (a ratio needs 分子/分母 definitions and a scale)")
-    if aggregation == "weighted_mean":
-        _req(entry, "weight", where, " (a weighted mean names its weight)")
-    low, high = [*(entry.get("valid_range") or ()), None, None][:2]
-    direction = entry.get("direction", "higher")
-    if direction not in ("higher", "lower"):
-        raise CatalogError(f"{where}: field 'direction' must be higher or lower")
+def _entry_code(entry: Any, key: str = "code") -> str:
+    return str(entry.get(key, "?")) if isinstance(entry, dict) else "?"
+
+
+def _concept(entry: Any, where: str) -> Concept:
+    spec: ConceptSpec = _checked(ConceptSpec, entry, f"{where}, concept {_entry_code(entry)}")
+    low, high = spec.valid_range or (None, None)
     return Concept(
-        code=code,
-        name=str(_req(entry, "name", where)),
-        unit=str(_req(entry, "unit", where)),
-        aggregation=aggregation,
+        code=spec.code, name=spec.name, unit=spec.unit, aggregation=spec.aggregation,
         valid_min=None if low is None else float(low),
         valid_max=None if high is None else float(high),
-        aliases=tuple(entry.get("aliases") or ()),
-        scale=None if entry.get("scale") is None else float(entry["scale"]),
-        numerator=entry.get("numerator"),
-        denominator=entry.get("denominator") or entry.get("weight"),
-        weight=entry.get("weight"),
-        integer=bool(entry.get("integer", False)),
-        direction=direction,
-        yoy_threshold=_positive(entry, "yoy_threshold", where),
+        aliases=tuple(spec.aliases),
+        scale=None if spec.scale is None else float(spec.scale),
+        numerator=spec.numerator, denominator=spec.denominator or spec.weight,
+        weight=spec.weight, integer=spec.integer, direction=spec.direction,
+        yoy_threshold=None if spec.yoy_threshold is None else float(spec.yoy_threshold),
     )
 
 
-def _positive(entry: dict[str, Any], key: str, where: str) -> float | None:
-    value = entry.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise CatalogError(f"{where}: field '{key}' must be a positive number, not {value!r}")
-    return float(value)
-
-
-def _codes(entry: dict[str, Any], key: str, where: str, plan_codes: set[str]) -> tuple[str, ...]:
-    value = _req(entry, key, where)
-    codes = tuple(str(c) for c in (value if isinstance(value, list) else [value]))
+def _codes(value: str | list[str], key: str, where: str, plan_codes: set[str]) -> tuple[str, ...]:
+    codes = tuple(value if isinstance(value, list) else [value])
     unknown = [c for c in codes if c not in plan_codes]
     if unknown:
         raise CatalogError(f"{where}: field '{key}' names {', '.join(unknown)}, "
@@ -245,87 +304,78 @@ def _codes(entry: dict[str, Any], key: str, where: str, plan_codes: set[str]) ->
     return codes
 
 
-def _rule(entry: dict[str, Any], plan_codes: set[str], where: str) -> Rule:
-    rule_id = str(_req(entry, "id", where))
-    where = f"{where}, rule {rule_id}"
-    operator = _req(entry, "operator", where)
-    if operator not in COMPARATORS:
-        raise CatalogError(f"{where}: field 'operator' must be one of {', '.join(COMPARATORS)}")
-    severity = entry.get("severity", "error")
-    if severity not in SEVERITIES:
-        raise CatalogError(f"{where}: field 'severity' must be error or warning")
-    tolerance = entry.get("tolerance", 0)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or tolerance < 0:
-        raise CatalogError(f"{where}: field 'tolerance' must be a number ≥ 0")
-    return Rule(id=rule_id, left=_codes(entry, "left", where, plan_codes), operator=operator,
-                right=_codes(entry, "right", where, plan_codes), severity=severity,
-                tolerance=float(tolerance), reason=str(entry.get("reason") or ""),
-                source_text=str(entry.get("source_text") or ""))
+def _rule(entry: Any, plan_codes: set[str], where: str) -> Rule:
+    where = f"{where}, rule {_entry_code(entry, 'id')}"
+    spec: RuleSpec = _checked(RuleSpec, entry, where)
+    return Rule(id=spec.id, left=_codes(spec.left, "left", where, plan_codes),
+                operator=spec.operator, right=_codes(spec.right, "right", where, plan_codes),
+                severity=spec.severity, tolerance=float(spec.tolerance), reason=spec.reason,
+                source_text=spec.source_text)
 
 
-def _indicator(entry: dict[str, Any], concepts: dict[str, Concept], where: str) -> Indicator:
-    code = str(_req(entry, "code", where))
-    where = f"{where}, indicator {code}"
-    concept = concepts.get(code)
+def _target(text: str, direction: str, key: str, where: str) -> tuple[str, float]:
+    try:
+        return parse_target(text, direction)
+    except ValueError as exc:
+        raise CatalogError(f"{where}: field '{key}' {exc}") from None
+
+
+def _indicator(entry: Any, concepts: dict[str, Concept], where: str,
+               period: tuple[int, int]) -> Indicator:
+    where = f"{where}, indicator {_entry_code(entry)}"
+    spec: IndicatorSpec = _checked(IndicatorSpec, entry, where)
+    concept = concepts.get(spec.code)
     if concept is None:
         raise CatalogError(f"{where}: field 'code' names no concept in concepts/")
-    target_text = str(_req(entry, "target", where))
-    try:
-        comparator, target = parse_target(target_text, concept.direction)
-    except ValueError as exc:
-        raise CatalogError(f"{where}: field 'target' {exc}") from None
-    attribute = _req(entry, "attribute", where)
-    if attribute not in ATTRIBUTES:
+    if not period[0] <= spec.target_year <= period[1] + 10:  # a 远景 target may lie beyond
+        raise CatalogError(f"{where}: field 'target_year' {spec.target_year} does not fit the "
+                           f"plan's period {period[0]}–{period[1]}")
+    target_text = str(spec.target)
+    comparator, target = _target(target_text, concept.direction, "target", where)
+    unit = spec.unit or concept.unit
+    conversion = spec.conversion
+    if (unit != concept.unit) != (conversion is not None):
         raise CatalogError(
-            f"{where}: field 'attribute' must be 约束性 or 预期性, not {attribute!r}")
-    baseline = entry.get("baseline")
+            f"{where}: field 'conversion' " + (
+                f"is missing: the plan states {unit!r}, the concept {concept.code} "
+                f"{concept.unit!r} (give factor or assess_as)" if conversion is None else
+                f"is given but the plan's unit {unit!r} is the concept's"))
+    assess: tuple[str, float] | None = None
+    if conversion is not None and conversion.assess_as is not None:
+        assess = _target(str(conversion.assess_as), concept.direction, "conversion.assess_as",
+                         where)
     return Indicator(
-        concept=concept,
-        seq=int(_req(entry, "seq", where)),
-        category=str(_req(entry, "category", where)),
-        name=str(_req(entry, "name", where)),
-        target_text=target_text,
-        comparator=comparator,
-        target=target,
-        attribute=attribute,
-        target_year=int(_req(entry, "target_year", where)),
-        source_text=str(_req(entry, "source_text", where)),
-        baseline=None if baseline is None else float(baseline),
-        baseline_year=entry.get("baseline_year"),
-        attribute_inferred=bool(entry.get("attribute_inferred", False)),
-        note=entry.get("note"),
+        concept=concept, seq=spec.seq, category=spec.category, name=spec.name, unit=unit,
+        target_text=target_text, comparator=comparator, target=target,
+        attribute=spec.attribute, target_year=spec.target_year, source_text=spec.source_text,
+        baseline=None if spec.baseline is None else float(spec.baseline),
+        baseline_year=spec.baseline_year, attribute_inferred=spec.attribute_inferred,
+        note=spec.note,
+        factor=None if assess else float(conversion.factor) if conversion else 1.0,
+        assess=assess,
     )
 
 
 def _plan(path: Path, concepts: dict[str, Concept]) -> Plan:
-    doc = _read_yaml(path)
-    head = doc.get("plan") or {}
-    code = str(_req(head, "code", f"{path.name}"))
-    where = f"{path.name}, plan {code}"
-    indicators = [_indicator(e, concepts, where) for e in doc.get("indicators") or ()]
-    if not indicators:
-        raise CatalogError(f"{where}: field 'indicators' is empty")
+    doc: PlanFile = _checked(PlanFile, _read_yaml(path), path.name)
+    where = f"{path.name}, plan {_entry_code(doc.plan)}"
+    head: PlanSpec = _checked(PlanSpec, doc.plan, where)
+    period = (head.period_start, head.period_end)
+    indicators = [_indicator(e, concepts, where, period) for e in doc.indicators]
     seen: set[str] = set()
     for ind in indicators:
         if ind.code in seen:
             raise CatalogError(f"{where}, indicator {ind.code}: duplicate code in this plan")
         seen.add(ind.code)
-    rules = [_rule(e, seen, where) for e in doc.get("rules") or ()]
+    rules = [_rule(e, seen, where) for e in doc.rules]
     if len({r.id for r in rules}) != len(rules):
         raise CatalogError(f"{where}: field 'rules' repeats a rule id")
     return Plan(
-        code=code,
-        name=str(_req(head, "name", where)),
-        short_name=str(head.get("short_name") or head["name"]),
-        region_code=str(_req(head, "region_code", where)),
-        period_start=int(_req(head, "period_start", where)),
-        period_end=int(_req(head, "period_end", where)),
-        baseline_year=head.get("baseline_year"),
-        deadline=str(head.get("deadline") or "01-31"),
-        source=str(head.get("source") or ""),
-        source_section=str(head.get("source_section") or ""),
-        indicators=tuple(indicators),
-        rules=tuple(rules),
+        code=head.code, name=head.name, short_name=head.short_name or head.name,
+        region_code=head.region_code, period_start=head.period_start,
+        period_end=head.period_end, baseline_year=head.baseline_year, deadline=head.deadline,
+        source=head.source, source_section=head.source_section,
+        indicators=tuple(indicators), rules=tuple(rules),
     )
 
 
@@ -343,7 +393,8 @@ def load_catalog(catalog_dir: Path) -> Catalog:
     """Load and check every concept and plan file under ``catalog_dir``."""
     concepts: dict[str, Concept] = {}
     for path in sorted((catalog_dir / "concepts").glob("*.yaml")):
-        for entry in _read_yaml(path).get("concepts") or ():
+        doc: ConceptFile = _checked(ConceptFile, _read_yaml(path), path.name)
+        for entry in doc.concepts:
             concept = _concept(entry, path.name)
             if concept.code in concepts:
                 raise CatalogError(f"{path.name}, concept {concept.code}: duplicate code")
@@ -364,11 +415,15 @@ def load_catalog(catalog_dir: Path) -> Catalog:
     return Catalog(plans=plans, concepts=concepts, names=names)
 
 
-def template_version(concepts: Iterable[Concept]) -> str:
+def template_version(asked: Iterable[Entry]) -> str:
     """Stamp of a workbook: changes only when the rows it asks for, or what they mean, change."""
     digest = hashlib.sha256()
-    for c in concepts:
-        digest.update(f"{c.code}|{c.unit}|{c.aggregation}|{c.scale}|{c.integer}\n".encode())
+    for e in asked:
+        c = e.concept
+        line = f"{c.code}|{c.unit}|{c.aggregation}|{c.scale}|{c.integer}"
+        if e.unit != c.unit or e.factor != 1:  # asked in a plan's unit: a different row
+            line += f"|{e.unit}|{e.factor:g}"
+        digest.update(f"{line}\n".encode())
     return "T" + digest.hexdigest()[:8]
 
 

@@ -18,7 +18,10 @@ def catalog_json(catalog: Catalog, plan_code: str | None = None) -> list[dict[st
             "source": plan.source,
             "indicators": [{
                 "code": i.code, "seq": i.seq, "name": i.name, "concept_name": i.concept.name,
-                "aliases": list(i.concept.aliases), "unit": i.concept.unit,
+                "aliases": list(i.concept.aliases), "unit": i.unit,
+                "concept_unit": i.concept.unit, "factor": i.factor,
+                "assess": None if i.assess is None else {
+                    "comparator": i.assess[0], "target": i.assess[1], "unit": i.concept.unit},
                 "category": i.category, "attribute": i.attribute,
                 "attribute_inferred": i.attribute_inferred, "comparator": i.comparator,
                 "target": i.target, "target_text": i.target_text, "target_year": i.target_year,
@@ -26,7 +29,7 @@ def catalog_json(catalog: Catalog, plan_code: str | None = None) -> list[dict[st
                 "aggregation": i.concept.aggregation, "scale": i.concept.scale,
                 "numerator": i.concept.numerator, "denominator": i.concept.denominator,
                 "valid_range": [i.concept.valid_min, i.concept.valid_max],
-                "integer": i.concept.integer, "source_text": i.source_text,
+                "integer": i.concept.integer, "note": i.note, "source_text": i.source_text,
             } for i in plan.indicators],
         })
     return out
@@ -58,9 +61,11 @@ def catalog_markdown(catalog: Catalog) -> str:
             attribute = i.attribute + ("（推断）" if i.attribute_inferred else "")
             baseline = "" if i.baseline is None else f"{i.baseline:g}（{i.baseline_year}）"
             parts = " / ".join(p for p in (c.numerator, c.denominator) if p)
+            how = f"×{i.factor:g}" if i.factor else "按口径考核"
+            unit = i.unit if i.unit == c.unit else f"{i.unit}（概念单位{c.unit}，{how}）"
             lines.append(
-                f"| {i.seq} | {i.code} | {_cell(i.name)} | {_cell(i.category)} | {c.unit} | "
-                f"{_cell(i.target_text)}（{i.comparator} {i.target:g}） | {attribute} | "
+                f"| {i.seq} | {i.code} | {_cell(i.name)} | {_cell(i.category)} | {unit} | "
+                f"{_cell(i.target_label())}（{i.comparator} {i.target:g}） | {attribute} | "
                 f"{baseline} | {AGGREGATION_TEXT[c.aggregation]} | {_cell(parts)} | "
                 f"{_cell(i.source_text)} |")
         lines.append("")

@@ -37,7 +37,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
         print(f"{plan['code']}  {plan['name']}  {plan['region_code']}  "
               f"{plan['period_start']}–{plan['period_end']}  {len(plan['indicators'])} 项指标")
         for ind in plan["indicators"]:
-            print(f"  {ind['code']}  {ind['name']}  {ind['target_text']}{ind['unit']}  "
+            unit = "" if ind["target_text"].endswith(ind["unit"]) else ind["unit"]
+            print(f"  {ind['code']}  {ind['name']}  {ind['target_text']}{unit}  "
                   f"{ind['attribute']}  {ind['aggregation']}")
     return 0
 

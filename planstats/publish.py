@@ -107,6 +107,10 @@ METHODS = (
                "比率类指标按Σ分子÷Σ分母×倍数计算，不是各地百分比的平均；"
                "满意度类指标按受访人数加权平均；“仅本级”指标不汇总。"
                "某县已报送时，其下属社区的数据不再重复计入。"),
+    ("单位", "单位、目标值与属性均按各规划原文。数据按指标概念统一存储，各规划单位不同的"
+           "（如眉山市“全市志愿者注册率”以%计、恩阳区“每万人中注册志愿者数量”以人/万人计）"
+           "按指标目录声明的换算系数换算后与本规划目标比较；无法换算的表述（如“≥1个”每街道）"
+           "按目录注明的口径考核，单位栏注明年度值的单位。"),
     ("完成情况", "按目标的比较方式判断：“≥”类指标本年值不低于目标为达标，“≤”类不高于目标为达标；"
                "无数据为缺报。"),
     ("完成率", "“≥”类：本年值÷目标值；“≤”类：目标值÷本年值（越低越好，低于目标时大于100%）。"),
@@ -134,7 +138,8 @@ def _table(plan: Plan, by_code: dict[str, StatRow]) -> list[list[Any]]:
         r = by_code.get(ind.code)
         if r is None:
             continue
-        out.append([ind.seq, ind.category, ind.name, ind.concept.unit, ind.target_text,
+        unit = ind.unit if ind.unit == ind.stat_unit else f"{ind.unit}（年度值{ind.stat_unit}）"
+        out.append([ind.seq, ind.category, ind.name, unit, ind.target_label(),
                     ind.attribute, None if r.value is None else round(r.value, 4), r.status,
                     None if r.completion_rate is None else round(r.completion_rate, 4),
                     None if r.expected_value is None else round(r.expected_value, 4),
@@ -178,8 +183,11 @@ def _add_styles(wb: Any) -> None:
 
 
 def _sheet(wb: Any, title: str, heading: str, note: str, headers: list[str],
-           lines: list[list[Any]], widths: list[float], wrap: int | None = None) -> Any:
-    """A sheet in the shape of a statistical annual table: title, 口径 line, frozen header."""
+           lines: list[list[Any]], widths: list[float], wrap: int | tuple[int, ...] = ()) -> Any:
+    """A sheet in the shape of a statistical annual table: title, 口径 line, frozen header.
+
+    ``wrap``: the column(s), 1-based, whose text wraps; rows grow to fit them.
+    """
     from openpyxl.utils import get_column_letter
 
     if HEADER_STYLE not in wb.named_styles:
@@ -194,12 +202,15 @@ def _sheet(wb: Any, title: str, heading: str, note: str, headers: list[str],
     columns = range(1, len(headers) + 1)
     for column in columns:
         ws.cell(row=4, column=column).style = HEADER_STYLE
+    wrapped = (wrap,) if isinstance(wrap, int) else wrap
     for row, line in enumerate(lines, start=5):
         ws.append([safe_text(v) for v in line])
         for column in columns:
-            ws.cell(row=row, column=column).style = WRAP_STYLE if column == wrap else BODY_STYLE
-        if wrap:
-            ws.row_dimensions[row].height = row_height([(line[wrap - 1], widths[wrap - 1])])
+            ws.cell(row=row, column=column).style = (WRAP_STYLE if column in wrapped
+                                                     else BODY_STYLE)
+        if wrapped:
+            ws.row_dimensions[row].height = row_height([(line[c - 1], widths[c - 1])
+                                                        for c in wrapped])
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     ws.freeze_panes = "A5"
@@ -273,7 +284,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
         note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{based_on}；"
                 "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")
         ws = _sheet(wb, title, heading, note, list(STAT_HEADERS), _table(plan, by_region[region]),
-                    list(STAT_WIDTHS), wrap=3)
+                    list(STAT_WIDTHS), wrap=(3, 4, 5))  # 单位/目标值 as printed may be long
         for r in range(5, ws.max_row + 1):
             ws.cell(row=r, column=9).number_format = "0.0%"
         _status_colours(ws, "H")
@@ -281,7 +292,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
 
     summary = binding_summary(plan, rows)
     own = by_region.get(plan.region_code, {})
-    binding = [[i.seq, i.name, i.target_text, None if own[i.code].value is None
+    binding = [[i.seq, i.name, i.target_label(i.stat_unit), None if own[i.code].value is None
                 else round(own[i.code].value, 4), own[i.code].status,
                 round(own[i.code].completion_rate or 0, 4)]
                for i in plan.indicators if i.attribute == "约束性" and i.code in own]
@@ -289,7 +300,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                 f"约束性指标 {summary['total']} 项，达标 {summary['met']} 项，未达标或缺报 "
                 f"{summary['total'] - summary['met']} 项。",
                 ["序号", "指标", "目标值", "年度值", "完成情况", "完成率"], binding,
-                [6, 46, 10, 10, 10, 9], wrap=2)
+                [6, 46, 10, 10, 10, 9], wrap=(2, 3))
     for r in range(5, ws.max_row + 1):
         ws.cell(row=r, column=6).number_format = "0.0%"
     _status_colours(ws, "E")
@@ -314,13 +325,13 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
         for ind in plan.indicators:
             per_year = history.get(ind.code, {})
             values = [per_year.get(y, {}).get("value") for y in years]
-            lines.append([ind.seq, ind.name, ind.target_text,
+            lines.append([ind.seq, ind.name, ind.target_label(ind.stat_unit),
                           *(None if v is None else round(v, 4) for v in values),
                           (per_year.get(year) or {}).get("status", "")])
         _sheet(wb, "历年趋势", f"{plan.short_name} 规划期历年指标值（{years[0]}–{years[-1]}）",
                f"{plan.region_code} {regions.name(plan.region_code)}；空白为尚未统计或缺报。",
                ["序号", "指标", "目标值", *(f"{y}年" for y in years), f"{year}年完成情况"],
-               lines, [6, 46, 10, *(9 for _ in years), 12], wrap=2)
+               lines, [6, 46, 10, *(9 for _ in years), 12], wrap=(2, 3))
 
     if complete is not None:
         lines = [[c["region_code"], c["region_name"], reported_label(c),
@@ -382,11 +393,11 @@ def dashboard_plan(plan: Plan, year: int, rows: list[StatRow], regions: RegionTr
         r = by_code.get(ind.code)
         if r is None:
             continue
-        rate = r.completion_rate
+        rate, target = r.completion_rate, ind.target_label(ind.stat_unit)
         categories.setdefault(ind.category, []).append({
             "name": ind.name, "status": r.status, "colour": BAR_COLOURS[r.status],
             "bar": 0 if rate is None else round(min(rate, 1.5) * BAR_FULL),
-            "label": "缺报" if rate is None else f"{rate:.0%}（目标 {ind.target_text}）"})
+            "label": "缺报" if rate is None else f"{rate:.0%}（目标 {target}）"})
     counties = [{**c, "reported": reported_label(c),
                  "report_href": _href(reports.get(c["current_submission_id"] or ""), page)}
                 for c in complete.rows]

@@ -19,7 +19,7 @@ from planstats.warehouse import Warehouse
 ROW_FIELDS = ("plan_code", "region_code", "indicator_code", "year", "value", "numerator",
               "denominator", "target", "comparator", "status", "completion_rate",
               "reporting_regions", "expected_regions")
-_DICT_FIELDS = (*ROW_FIELDS, "expected_value", "on_track", "basis")  # then missing_regions
+_DICT_FIELDS = (*ROW_FIELDS, "unit", "expected_value", "on_track", "basis")  # then missing
 _ROUNDED = ("value", "numerator", "denominator", "completion_rate", "expected_value")
 _dict_values = attrgetter(*_DICT_FIELDS)  # in one C call: to_dict runs for every published row
 
@@ -46,6 +46,7 @@ class StatRow:
     on_track: bool | None
     basis: str = "accepted"
     missing_regions: tuple[str, ...] = ()
+    unit: str = ""  # of value and target: the plan's (the concept's for an assess_as reading)
 
     def to_dict(self) -> dict[str, Any]:
         out = dict(zip(_DICT_FIELDS, _dict_values(self), strict=True))
@@ -158,6 +159,7 @@ def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree, basis: str =
     """The materialised rows, plan owner first, then down the tree, in the plan's order."""
     order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
     seq = {ind.code: ind.seq for ind in plan.indicators}
+    units = {ind.code: ind.stat_unit for ind in plan.indicators}
     rows = [
         StatRow(
             plan_code=r["plan_code"], region_code=r["region_code"],
@@ -167,7 +169,7 @@ def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree, basis: str =
             reporting_regions=r["reporting_regions"], expected_regions=r["expected_regions"],
             direct=bool(r["direct"]), expected_value=r["expected_value"],
             on_track=None if r["on_track"] is None else bool(r["on_track"]),
-            basis=r["basis"],
+            basis=r["basis"], unit=units[r["indicator_code"]],
         )
         for r in wh.stream("report/agg_indicator_value", conn=conn, plan_code=plan.code,
                            year=year, basis=basis)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planstats.catalog import Concept, Plan, required_indicators
+from planstats.catalog import Concept, Plan, entries
 from planstats.templates import HEADER_ROW
 
 if TYPE_CHECKING:
@@ -51,10 +51,12 @@ def year_values(ctx: Context, region: str, year: int,
     """Values for every indicator the region reports that year, on the most local plan's path."""
     plans = ctx.catalog.plans_for(ctx.regions.ancestors(region), year)
     values = {}
-    for code, uses in required_indicators(plans, region).items():
-        plan, ind = uses[0]
-        values[code] = sample_values(ind.concept, ind.target, ind.comparator, year,
-                                     plan.period_start, plan.period_end, rng)
+    for code, entry in entries(plans, region).items():
+        plan, ind = entry.uses[0]  # sampled in the concept's unit, written in the one asked
+        value, numerator, denominator = sample_values(
+            ind.concept, ind.stat_target / ind.stat_factor, ind.stat_comparator, year,
+            plan.period_start, plan.period_end, rng)
+        values[code] = (entry.entered(value), numerator, denominator)
     for plan in plans:
         _keep_rules(plan, values)
     return values

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from planstats.catalog import Catalog, Concept, Plan, required_indicators, template_version
+from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
 from planstats.regions import RegionTree
 from planstats.sheets import fit_to_page_width, row_height
@@ -21,21 +21,26 @@ HEADER_FILL = "1F4E79"
 
 @dataclass(frozen=True)
 class TemplateRow:
-    concept: Concept
+    entry: Entry
     targets: str
     plans: str
+
+    @property
+    def concept(self) -> Concept:
+        return self.entry.concept
 
 
 def template_rows(catalog: Catalog, plans: list[Plan], region_code: str) -> list[TemplateRow]:
     """Every indicator the region must report: the union over its plans, each concept once."""
     rows = []
-    for code, uses in required_indicators(plans, region_code).items():
+    for entry in entries(plans, region_code).values():
+        uses = entry.uses
         if len(uses) == 1:
-            targets = uses[0][1].target_text
+            targets = uses[0][1].target_label(entry.unit)
         else:
-            targets = "；".join(f"{p.short_name}{i.target_text}" for p, i in uses)
+            targets = "；".join(f"{p.short_name}{i.target_label(entry.unit)}" for p, i in uses)
         plans_text = "、".join(p.short_name for p, _ in uses)
-        rows.append(TemplateRow(catalog.concepts[code], targets, plans_text))
+        rows.append(TemplateRow(entry, targets, plans_text))
     return rows
 
 
@@ -60,7 +65,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
 
     last_year = last_year or {}
     rows = template_rows(catalog, plans, region_code)
-    version = template_version(row.concept for row in rows)
+    version = template_version(row.entry for row in rows)
     region_name = regions.name(region_code)
     thin = Side(style="thin", color="BFBFBF")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
@@ -116,11 +121,12 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
         cell.border = border
         ws.column_dimensions[cell.column_letter].width = width
     for r, item in enumerate(rows, start=HEADER_ROW + 1):
-        c = item.concept
+        c, entry = item.concept, item.entry
         needs_num = c.aggregation == "ratio"
         needs_den = c.aggregation in ("ratio", "weighted_mean")
-        cells = [c.code, c.name, c.unit, item.targets, None, None, None, None,
-                 last_year.get(c.code), c.numerator or "", c.denominator or "", item.plans]
+        cells = [c.code, c.name, entry.unit, item.targets, None, None, None, None,
+                 entry.entered(last_year.get(c.code)), c.numerator or "", c.denominator or "",
+                 item.plans]
         for col, value in enumerate(cells, start=1):
             cell = ws.cell(row=r, column=col, value=value)
             cell.border = border
@@ -133,7 +139,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
                 cell.fill = locked_fill
         wrapped = [(cells[i - 1], WIDTHS[i - 1]) for i in (2, 4, 10, 11, 12)]
         ws.row_dimensions[r].height = row_height(wrapped)
-        _add_validation(ws, DataValidation, c, r)
+        _add_validation(ws, DataValidation, entry, r)
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
     fit_to_page_width(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
     ws.protection.sheet = True
@@ -145,21 +151,22 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     return path
 
 
-def _add_validation(ws, data_validation, concept: Concept, row: int) -> None:
-    low = concept.valid_min if concept.valid_min is not None else 0
-    kind = "whole" if concept.integer else "decimal"
-    kind_text = "整数" if concept.integer else "数值"
-    if concept.valid_max is None:
+def _add_validation(ws, data_validation, entry: Entry, row: int) -> None:
+    concept = entry.concept
+    low = entry.entered(concept.valid_min if concept.valid_min is not None else 0)
+    high = entry.entered(concept.valid_max)
+    kind = "whole" if concept.integer and entry.factor == 1 else "decimal"
+    kind_text = "整数" if kind == "whole" else "数值"
+    if high is None:
         bounds = {"operator": "greaterThanOrEqual", "formula1": f"{low:g}"}
         wording = f"不小于{low:g}"
     else:
-        bounds = {"operator": "between", "formula1": f"{low:g}",
-                  "formula2": f"{concept.valid_max:g}"}
-        wording = f"{low:g}～{concept.valid_max:g}之间"
+        bounds = {"operator": "between", "formula1": f"{low:g}", "formula2": f"{high:g}"}
+        wording = f"{low:g}～{high:g}之间"
     rule = data_validation(type=kind, allow_blank=True, showErrorMessage=True,
                            errorTitle="数值超出范围",
                            error=f"{concept.name}应为{wording}的{kind_text}"
-                                 f"（单位：{concept.unit}）。", **bounds)
+                                 f"（单位：{entry.unit}）。", **bounds)
     rule.add(f"E{row}")
     ws.add_data_validation(rule)
     if concept.aggregation in ("ratio", "weighted_mean"):

@@ -21,7 +21,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from planstats.catalog import Catalog, Concept, Plan, required_indicators, template_version
+from planstats.catalog import Catalog, Concept, Plan, entries, template_version
 from planstats.intake import Submission
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
@@ -123,7 +123,7 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  f"no plan covers {region} in {year}", value=year, **year_where)
         return []
     sub.template_version = sub.info.get("模板版本") or None
-    current = template_version(c for c in _required_concepts(catalog, plans, region))
+    current = template_version(entries(plans, region).values())
     if sub.kind == "xlsx" and sub.template_version != current:
         sub.fail("template_version",
                  f"模板版本“{sub.template_version or '无'}”已过期，请下载 {current} "
@@ -144,10 +144,6 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
     return plans
 
 
-def _required_concepts(catalog: Catalog, plans: list[Plan], region: str) -> list[Any]:
-    return [catalog.concepts[code] for code in required_indicators(plans, region)]
-
-
 def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None:
     """Match rows by code first and name second; list required indicators missing from the sheet."""
     for row in sub.rows:
@@ -155,9 +151,13 @@ def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None
             concept = catalog.concept_by_name(row.name)
             if concept:
                 row.indicator_code = concept.code
+    asked = entries(plans, sub.region_code or "")
+    for row in sub.rows:  # entered in the unit the template asks, stored in the concept's
+        if row.indicator_code in asked:
+            row.value = asked[row.indicator_code].stored(row.value)
     present = {row.indicator_code for row in sub.rows}  # by the county or units below it
-    for code, uses in required_indicators(plans, sub.region_code or "").items():
-        ind = uses[0][1]
+    for code, entry in asked.items():
+        ind = entry.uses[0][1]
         if code not in present:
             sub.issues.append(Issue(WARNING, "missing_value",
                                     f"缺少指标“{ind.concept.name}”（{code}）的数据行（缺报）。",

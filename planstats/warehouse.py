@@ -206,7 +206,9 @@ class Warehouse:
                  "category": i.category, "name": i.name, "target_text": i.target_text,
                  "comparator": i.comparator, "target": i.target, "attribute": i.attribute,
                  "target_year": i.target_year, "baseline": i.baseline,
-                 "baseline_year": i.baseline_year}
+                 "baseline_year": i.baseline_year, "unit": i.unit, "factor": i.stat_factor,
+                 "assess_comparator": i.assess[0] if i.assess else None,
+                 "assess_target": i.assess[1] if i.assess else None}
                 for p in catalog.plans.values() for i in p.indicators
             ])
 

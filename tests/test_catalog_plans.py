@@ -54,7 +54,8 @@ def test_every_source_text_is_in_its_seed(catalog):
                                 "baseline": 56.73, "baseline_year": 2020, "unit": "%",
                                 "aggregation": "ratio"}),
     ("chengdu-14th", "ZB0001", {"comparator": ">=", "target": 100, "aggregation": "ratio"}),
-    ("renshou-2018", "ZB0015", {"target": 1300, "target_year": 2020, "attribute": "预期性"}),
+    ("renshou-2018", "ZB0015", {"target": 13, "unit": "%", "target_year": 2020,
+                                "attribute": "预期性"}),
     ("renshou-2018", "ZB2066", {"target": 30, "unit": "平方米", "attribute": "约束性"}),
     ("meishan-14th", "ZB0020", {"name": "城鄉社區綜合服務設施覆蓋率", "target": 100,
                                 "attribute": "预期性", "category": "宜居社區"}),
@@ -65,7 +66,7 @@ def test_sample_indicators_field_by_field(catalog, plan, code, fields):
     ind = catalog.plan(plan).indicator(code)
     actual = {"name": ind.name, "target": ind.target, "comparator": ind.comparator,
               "baseline": ind.baseline, "baseline_year": ind.baseline_year,
-              "unit": ind.concept.unit, "aggregation": ind.concept.aggregation,
+              "unit": ind.unit, "aggregation": ind.concept.aggregation,
               "attribute": ind.attribute, "target_year": ind.target_year,
               "category": ind.category}
     assert {k: actual[k] for k in fields} == fields

@@ -2,6 +2,8 @@
 -- A region's value is its own report where it reported, else the aggregation of the topmost
 -- reporters below it (so a county that reported is never counted again through its communities).
 -- Rates are Σ分子 / Σ分母 × scale, never a mean of the children's percentages.
+-- Values are stored in the concept's unit and shown in the plan's: × factor (人 for 万人, % for
+-- 每万人); a plan read through assess_* is compared in the concept's unit with that target.
 -- Basis 'accepted': the current submission of each region (or, when past = 1, the one current
 -- at the as_of time);
 -- basis 'approved': the latest submission a reviewer approved.
@@ -46,8 +48,10 @@ plan_region as (
 
 indicator as (
     select
-        pi.indicator_code, pi.comparator, pi.target, pi.target_year, pi.baseline,
-        pi.baseline_year, i.aggregation, i.scale
+        pi.indicator_code,
+        coalesce(pi.assess_comparator, pi.comparator) as comparator,
+        coalesce(pi.assess_target, pi.target) as target,
+        pi.factor, pi.target_year, pi.baseline, pi.baseline_year, i.aggregation, i.scale
     from plan_indicator as pi
     inner join dim_indicator as i on pi.indicator_code = i.indicator_code
     where pi.plan_code = :plan_code
@@ -55,13 +59,13 @@ indicator as (
 
 -- a row left empty (缺报) is not a report: it counts neither as a value nor as reporting
 reported as (
-    select f.region_code, f.indicator_code, f.value, f.numerator, f.denominator
+    select f.region_code, f.indicator_code, i.factor * f.value as value, f.numerator, f.denominator
     from fact_value as f
     inner join chosen_submission as s on f.submission_id = s.submission_id
+    inner join indicator as i on f.indicator_code = i.indicator_code
     where f.year = :year
         and f.value is not null
         and f.region_code in (select region_code from plan_region)
-        and f.indicator_code in (select indicator_code from indicator)
 ),
 
 -- per reporter and indicator: how far up its nearest reported ancestor is (none: null)
@@ -150,7 +154,8 @@ valued as (
         case
             when a.direct = 1 then a.direct_value
             when i.aggregation = 'sum' then a.sum_value
-            when i.aggregation = 'ratio' then i.scale * a.sum_numerator / nullif(a.sum_denominator, 0)
+            when i.aggregation = 'ratio'
+                then i.factor * i.scale * a.sum_numerator / nullif(a.sum_denominator, 0)
             when i.aggregation = 'weighted_mean' then a.sum_weighted / nullif(a.sum_weight, 0)
             when i.aggregation = 'min' then a.min_value
             when i.aggregation = 'max' then a.max_value

@@ -1,0 +1,1 @@
+alter table plan_indicator add column assess_target double precision
