@@ -226,9 +226,9 @@ def pipeline_way(paths: list[Path], ctx: Any) -> dict[str, int]:
 
 
 def _pipeline_context(run_dir: Path) -> Any:
-    from planstats import pipeline, validate, warehouse
+    from planstats import gxkit, pipeline, warehouse
 
-    validate.forget_saved(contexts=True)  # earlier runs' projects: free them
+    gxkit.forget_saved(contexts=True)  # earlier runs' projects: free them
     warehouse.warehouse_for.cache_clear()
     pipeline._synced.cache_clear()
     os.environ["PLANSTATS_DATA_DIR"] = str(run_dir)

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from planstats import load, publish, review, rollup, templates, validate
+from planstats import gxkit, load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.regions import RegionTree, regions_from
@@ -313,14 +313,14 @@ def _move(source: Path, target: Path) -> None:
 def data_docs(ctx: Context | None = None) -> Path:
     ctx = ctx or context()
     with gx_lock(ctx.settings.gx_dir):
-        return validate.build_data_docs(ctx.settings.gx_dir)
+        return gxkit.build_data_docs(ctx.settings.gx_dir)
 
 
 def write_review_index(year: int, ctx: Context | None = None) -> Path:
     ctx = ctx or context()
     rows = ctx.warehouse.rows("report/submissions_of_year", year=year)
     return publish.write_review_index(year, rows, ctx.settings.reports / str(year) / "index.html",
-                                      validate.data_docs_index(ctx.settings.gx_dir))
+                                      gxkit.data_docs_index(ctx.settings.gx_dir))
 
 
 def run_rollup(plan_code: str, year: int, ctx: Context | None = None, basis: str = "accepted",
