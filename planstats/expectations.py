@@ -93,13 +93,15 @@ def _at_least(column: str, bound: str, **kwargs: Any) -> dict[str, Any]:
             "ignore_row_if": "either_value_is_missing", **kwargs}
 
 
-def value_expectations(codes: list[str]) -> list[dict[str, Any]]:
-    """The value rules, one expectation each over all rows; ``codes`` is the catalog's."""
+def value_expectations() -> list[dict[str, Any]]:
+    """The value rules, one expectation each over all rows."""
     ratio_fix = "请填写{part}，上级汇总按Σ分子÷Σ分母计算。"
     return [
-        _exp("expect_column_values_to_be_in_set",
-             {"column": "indicator_code", "value_set": codes}, "unknown_indicator", "error",
-             "indicator_code", "指标代码在指标目录中。",
+        # a flag, not the catalog's codes as a value set: GX validates a long value set
+        # again for every metric it builds (over half of the suite's time with 200 codes)
+        _exp("expect_column_values_to_be_in_set", {"column": "in_catalog", "value_set": [1]},
+             "unknown_indicator", "error", "indicator_code",
+             "指标代码在指标目录中（in_catalog = 1，目录见本套件的 parameters）。",
              "指标代码不在指标目录中。", "请使用模板中的指标代码，不要修改或新增指标行。"),
         _exp("expect_compound_columns_to_be_unique",
              {"column_list": ["submission_key", "region_code", "indicator_code"]},
@@ -169,7 +171,7 @@ def values_suite(catalog: Catalog) -> dict[str, Any]:
         "meta": {"generated_from": "include/catalog",
                  "rows": "one per reported value, with its indicator's parameters as columns",
                  "parameters": _parameters_meta(catalog)},
-        "expectations": value_expectations(sorted(catalog.concepts)),
+        "expectations": value_expectations(),
     }
 
 

@@ -19,12 +19,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from planstats.catalog import Catalog, Concept, Plan, required_indicators, template_version
+from planstats.expectations import (
+    HISTORY_MIN_YEARS,
+    HISTORY_SIGMA,
+    SUITE_CONSISTENCY,
+    SUITE_VALUES,
+    IndicatorRules,
+    range_text,
+    rule_id,
+    rule_parameters,
+    rule_text,
+    yoy_threshold,
+)
 from planstats.intake import Submission
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
 
 if TYPE_CHECKING:
-    from planstats.expectations import IndicatorRules
     from planstats.gxkit import Failure
 
 COLUMN_NAMES = {"value": "本年值", "value_frac": "本年值", "ratio_gap": "本年值",
@@ -207,9 +218,7 @@ def history_stats(value: float | None, past: Mapping[int, float], year: int | No
     The sd is floored at (yoy threshold × |mean|) / 3, so a steady series is not flagged for a
     step smaller than the year-on-year threshold.
     """
-    from planstats.expectations import HISTORY_MIN_YEARS, HISTORY_SIGMA, yoy_threshold
-
-    if value is None or year is None or concept is None:
+    if value is None or year is None or concept is None or not past:
         return HistoryStats()
     prior = {y: v for y, v in past.items() if y < year}
     prev = prior.get(year - 1)
@@ -252,8 +261,6 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
     each row with the parameters of its rules as columns."""
     import pandas as pd
 
-    from planstats.expectations import rule_parameters
-
     records, history = [], {}
     for item in checked:
         sub = item.submission
@@ -295,6 +302,7 @@ def add_rule_columns(df: Any, params: Mapping[str, IndicatorRules]) -> None:
     scale = column("ratio_scale")
     ratio = scale.notna()
     df["has_value"] = has_value.astype("int64")
+    df["in_catalog"] = code.isin(params.keys()).astype("int64")
     df["value_min"] = column("value_min")
     df["value_max"] = column("value_max")
     df["value_frac"] = (df["value"] - df["value"].round()).abs()
@@ -320,8 +328,6 @@ def consistency_frame(checked: list[Checked], catalog: Catalog
     A rule is about the county's own figures: rows of units below the county are not summed in.
     """
     import pandas as pd
-
-    from planstats.expectations import rule_id, rule_text
 
     records, rules = [], {}
     for item in checked:
@@ -364,7 +370,6 @@ def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Pat
     ``project_dir`` None validates in an ephemeral GX context that writes nothing.
     """
     from planstats import gxkit
-    from planstats.expectations import SUITE_CONSISTENCY, SUITE_VALUES
 
     usable = [c for c in checked if not c.submission.fatal and c.submission.rows]
     if not usable:
@@ -457,8 +462,6 @@ def _column_name(checked: Checked, letter: str | None) -> str | None:
 def _message(template: str, fix: str, concept: Concept | None, facts: Mapping[str, str],
              note: str = "") -> str:
     """The issue in the county's words; a warning already explained in 说明 says so."""
-    from planstats.expectations import range_text, yoy_threshold
-
     if concept is None:  # an unknown code: its rules name no concept
         return template + fix
     text = template.format(
