@@ -22,15 +22,14 @@ from typing import Any
 
 from gen import Case
 
-WAYS = ("floor", "naive", "pipeline")
+from planstats.expectations import SUITE_VALUES
+
+WAYS = ("floor", "checked", "naive", "pipeline")
 VALUES_TABLE = (
     "create table fact_value (region_code text, year integer, indicator_code text, "
     "value real, numerator real, denominator real, note text)"
 )
 INSERT = "insert into fact_value values (?, ?, ?, ?, ?, ?, ?)"
-NAIVE_COLUMNS = ["submission_key", "source_row", "region_code", "indicator_code", "value",
-                 "numerator", "denominator", "has_value", "value_frac", "ratio_gap",
-                 "yoy_change", "history_z"]
 
 
 def progress(event: str, **facts: Any) -> None:
@@ -57,8 +56,8 @@ def _blank(cell: Any) -> Any:
 # (a) floor: the fastest reader and one bulk insert, no checks ---------------------------------
 
 
-def floor(paths: list[Path], db: Path) -> int:
-    """Read every file (python-calamine, csv) and executemany the values into a fresh SQLite."""
+def read_rows(paths: list[Path]) -> list[tuple[Any, ...]]:
+    """Every value row of every file (python-calamine, csv), as the cells hold it."""
     from python_calamine import CalamineWorkbook
 
     rows: list[tuple[Any, ...]] = []
@@ -77,12 +76,56 @@ def floor(paths: list[Path], db: Path) -> int:
         start = next(i for i, r in enumerate(table) if r and r[0] == "指标代码") + 1
         rows.extend((region, year, r[0], _blank(r[4]), _blank(r[5]), _blank(r[6]), _blank(r[7]))
                     for r in table[start:] if r and r[0])
+    return rows
+
+
+def insert_rows(rows: list[tuple[Any, ...]], db: Path) -> None:
     con = sqlite3.connect(db)
     with con:
         con.execute(VALUES_TABLE)
         con.executemany(INSERT, rows)
     con.close()
+
+
+def floor(paths: list[Path], db: Path) -> int:
+    """Read every file and executemany the values into a fresh SQLite. No checks."""
+    rows = read_rows(paths)
+    insert_rows(rows, db)
     return len(rows)
+
+
+# (a') checked floor: the same, plus one GX validation of all values with the project's suite ---
+
+
+def checked_floor(paths: list[Path], db: Path, ctx: Any) -> dict[str, Any]:
+    """The floor with the values suite run once over every value (ephemeral GX context).
+
+    No structure checks, history or issue wording: what GX costs over the whole batch.
+    """
+    import pandas as pd
+
+    from planstats import gxkit, validate
+    from planstats.expectations import SUITE_VALUES, rule_parameters
+
+    rows = read_rows(paths)
+    df = pd.DataFrame.from_records(rows, columns=["region_code", "year", "indicator_code",
+                                                  "value", "numerator", "denominator", "note"])
+    asked = {}
+    for county, year in {(r[0][:6], int(r[1])) for r in rows}:
+        plans = ctx.catalog.plans_for(ctx.regions.ancestors(county), year)
+        asked[(county, year)] = {i.concept.code for p in plans for i in p.indicators}
+    df["required"] = [int(r[2] in asked[(r[0][:6], int(r[1]))]) for r in rows]
+    df["submission_key"] = df["region_code"].str[:6] + "-" + df["year"].astype(str)
+    df["source_row"] = range(len(df))
+    for column in ("value", "numerator", "denominator"):
+        df[column] = pd.to_numeric(df[column], errors="coerce")
+    df["yoy_change"] = df["history_z"] = float("nan")
+    values = df[validate.VALUE_COLUMNS].copy()
+    validate.add_rule_columns(values, rule_parameters(ctx.catalog))
+    failures = gxkit.run_suites(values, [SUITE_VALUES], ctx.settings.expectations_dir, None,
+                                "values", validate.VALUE_INDEX)
+    insert_rows(rows, db)
+    return {"values": len(rows), "failed_rows": sum(len(f[1]) for f in failures)}
 
 
 # (b) naive: one GX checkpoint and Data Docs rebuild per file, a commit per row -----------------
@@ -165,22 +208,27 @@ class Naive:
             "region_code": units.to_numpy(), "indicator_code": raw["指标代码"].to_numpy()})
         for column, name in (("本年值", "value"), ("分子", "numerator"), ("分母", "denominator")):
             df[name] = pd.to_numeric(raw[column].replace("", None), errors="coerce").to_numpy()
-        df["has_value"] = df["value"].notna().astype(int)
-        df["value_frac"] = (df["value"] - df["value"].round()).abs()
-        concepts = self.ctx.catalog.concepts.values()
-        scale = df["indicator_code"].map({c.code: c.scale for c in concepts
-                                          if c.aggregation == "ratio"})
-        df["ratio_gap"] = (df["value"] - scale * df["numerator"] / df["denominator"]).abs()
         df["yoy_change"] = None
         df["history_z"] = None
         df["note"] = raw["说明"].replace("", None).to_numpy()
         return df, region, year
 
+    def checked(self, df: Any, plans: list[Any]) -> Any:
+        """The table with the rows' rule parameters, as the project's values suite reads it."""
+        from planstats import validate
+        from planstats.expectations import rule_parameters
+
+        asked = {i.concept.code for p in plans for i in p.indicators}
+        df["required"] = df["indicator_code"].isin(asked).astype(int)
+        values = df[validate.VALUE_COLUMNS].copy()
+        validate.add_rule_columns(values, rule_parameters(self.ctx.catalog))
+        return values
+
     def load(self, path: Path) -> int:
         df, region, year = self.frame(path)
         plans = self.ctx.catalog.plans_for(self.ctx.regions.ancestors(region), year)
-        suites = ("submission", *sorted(p.code for p in plans))
-        self.checkpoint(suites).run(batch_parameters={"dataframe": df[NAIVE_COLUMNS]})
+        suites = (SUITE_VALUES,)
+        self.checkpoint(suites).run(batch_parameters={"dataframe": self.checked(df, plans)})
         for row in df.itertuples(index=False):
             self.db.execute(INSERT, (row.region_code, year, row.indicator_code,
                                      _nan(row.value), _nan(row.numerator),
@@ -225,10 +273,65 @@ def pipeline_way(paths: list[Path], ctx: Any) -> dict[str, int]:
     return dict(outcomes)
 
 
-def _pipeline_context(run_dir: Path) -> Any:
-    from planstats import pipeline, validate, warehouse
+# (stage, module, function): each call of the function counts to the stage; stages nest only
+# as "checks" holds "frames" and "gx", so the latter are taken out of it afterwards
+STAGE_CALLS = (
+    ("read", "planstats.pipeline", "_read"),
+    ("structure", "planstats.pipeline", "_prepare"),
+    ("checks", "planstats.validate", "check_values"),
+    ("frames", "planstats.validate", "frames"),
+    ("gx", "planstats.gxkit", "run_suites"),
+    ("load", "planstats.load", "compare_with_current"),
+    ("load", "planstats.load", "load_submission"),
+    ("reports", "planstats.publish", "write_submission_report"),
+    ("reports", "planstats.annotate", "write_annotated"),
+    ("reports", "planstats.pipeline", "write_review_index"),
+    ("rollup", "planstats.pipeline", "run_rollup"),
+    ("publish", "planstats.pipeline", "publish_statistics"),
+)
 
-    validate.forget_saved(contexts=True)  # earlier runs' projects: free them
+
+class StageClock:
+    """Seconds spent in each pipeline stage, by wrapping the stage functions for one run."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+        self._saved: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> StageClock:
+        import importlib
+
+        for stage, module_name, name in STAGE_CALLS:
+            module = importlib.import_module(module_name)
+            original = getattr(module, name)
+            self._saved.append((module, name, original))
+            setattr(module, name, self._timed(stage, original))
+        return self
+
+    def _timed(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            began = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[stage] += time.perf_counter() - began
+        return wrapper
+
+    def __exit__(self, *exc: object) -> None:
+        for module, name, original in reversed(self._saved):
+            setattr(module, name, original)
+
+    def stages(self, total: float) -> dict[str, float]:
+        out = dict(self.seconds)
+        out["issues"] = out.pop("checks", 0.0) - out.get("frames", 0.0) - out.get("gx", 0.0)
+        out["other"] = total - sum(out.values())
+        return {k: round(v, 3) for k, v in out.items()}
+
+
+def _pipeline_context(run_dir: Path) -> Any:
+    from planstats import gxkit, pipeline, warehouse
+
+    gxkit.forget_saved(contexts=True)  # earlier runs' projects: free them
     warehouse.warehouse_for.cache_clear()
     pipeline._synced.cache_clear()
     os.environ["PLANSTATS_DATA_DIR"] = str(run_dir)
@@ -256,6 +359,12 @@ def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[fl
     if way == "floor":
         start = time.perf_counter()
         result: Any = floor(copies, run_dir / "floor.sqlite")
+    elif way == "checked":
+        from planstats import pipeline
+
+        ctx = pipeline.context()
+        start = time.perf_counter()
+        result = checked_floor(copies, run_dir / "checked.sqlite", ctx)
     elif way == "naive":
         from planstats import pipeline
 
@@ -264,8 +373,11 @@ def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[fl
         result = naive(copies, run_dir, ctx)
     else:
         ctx = _pipeline_context(run_dir)
-        start = time.perf_counter()
-        result = pipeline_way(copies, ctx)
+        with StageClock() as clock:
+            start = time.perf_counter()
+            result = pipeline_way(copies, ctx)
+            seconds = time.perf_counter() - start
+        return seconds, {"outcomes": result, "stages_s": clock.stages(seconds)}
     return time.perf_counter() - start, result
 
 

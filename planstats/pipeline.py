@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from planstats import clock, load, publish, review, rollup, templates, validate
+from planstats import clock, gxkit, load, publish, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.regions import RegionTree, regions_from
@@ -351,14 +351,14 @@ def _move(source: Path, target: Path) -> None:
 def data_docs(ctx: Context | None = None) -> Path:
     ctx = ctx or context()
     with gx_lock(ctx.settings.gx_dir):
-        return validate.build_data_docs(ctx.settings.gx_dir)
+        return gxkit.build_data_docs(ctx.settings.gx_dir)
 
 
 def write_review_index(year: int, ctx: Context | None = None) -> Path:
     ctx = ctx or context()
     rows = ctx.warehouse.rows("report/submissions_of_year", year=year)
     return publish.write_review_index(year, rows, ctx.settings.reports / str(year) / "index.html",
-                                      validate.data_docs_index(ctx.settings.gx_dir))
+                                      gxkit.data_docs_index(ctx.settings.gx_dir))
 
 
 def run_rollup(plan_code: str, year: int, ctx: Context | None = None,

@@ -1,41 +1,55 @@
 """Checking submissions: structure in Python, values with Great Expectations.
 
 Structure (region, year, ownership, template version, the table itself) must hold before the
-values can be checked at all. Values are checked by the suites under include/expectations,
+values can be checked at all. Values are checked by the two suites under include/expectations,
 run once over every submission of a chunk (see pipeline.ingest) and split back per file and
-cell: the plan suites over one row per value (with its history: change on last year, distance
-from the county's past), the consistency suites over one row per cross-indicator rule and
-submission.
+cell: ``values`` over one row per value (with its indicator's rule parameters and its history:
+change on last year, distance from the county's past), ``consistency`` over one row per
+cross-indicator rule and submission. GX itself is driven by ``gxkit``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planstats.catalog import Catalog, Concept, Plan, entries, template_version
+from planstats.expectations import (
+    HISTORY_MIN_YEARS,
+    HISTORY_SIGMA,
+    SUITE_CONSISTENCY,
+    SUITE_VALUES,
+    IndicatorRules,
+    range_text,
+    rule_id,
+    rule_parameters,
+    rule_text,
+    yoy_threshold,
+)
 from planstats.intake import Submission
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
-from planstats.settings import Settings
+
+if TYPE_CHECKING:
+    from planstats.gxkit import Failure
 
 COLUMN_NAMES = {"value": "本年值", "value_frac": "本年值", "ratio_gap": "本年值",
                 "yoy_change": "本年值", "history_z": "本年值", "consistency_gap": "本年值",
                 "numerator": "分子", "denominator": "分母", "indicator_code": "指标代码",
                 "region_code": "行政区划代码"}
 VALUE_COLUMNS = ["submission_key", "source_row", "region_code", "indicator_code", "value",
-                 "numerator", "denominator", "has_value", "value_frac", "ratio_gap", "yoy_change",
-                 "history_z"]
-CONSISTENCY_COLUMNS = ["submission_key", "source_row", "indicator_code", "rule_id", "left_value",
-                       "right_value", "consistency_gap"]
+                 "numerator", "denominator", "required", "yoy_change", "history_z"]
+NUMBER_COLUMNS = ["value", "numerator", "denominator", "yoy_change", "history_z"]
+CONSISTENCY_COLUMNS = ["submission_key", "rule_id", "consistency_gap", "error_tolerance",
+                       "warning_tolerance"]
+# how GX names a failing row back: unique per frame row
+VALUE_INDEX = ("submission_key", "source_row")
+CONSISTENCY_INDEX = ("submission_key", "rule_id")
 
 History = dict[tuple[str, str], dict[int, float]]  # (region, indicator) → {year: value}
 HISTORY_RULES = ("yoy_change", "history_outlier")
@@ -212,9 +226,7 @@ def history_stats(value: float | None, past: Mapping[int, float], year: int | No
     The sd is floored at (yoy threshold × |mean|) / 3, so a steady series is not flagged for a
     step smaller than the year-on-year threshold.
     """
-    from planstats.expectations import HISTORY_MIN_YEARS, HISTORY_SIGMA, yoy_threshold
-
-    if value is None or year is None or concept is None:
+    if value is None or year is None or concept is None or not past:
         return HistoryStats()
     prior = {y: v for y, v in past.items() if y < year}
     prev = prior.get(year - 1)
@@ -231,6 +243,17 @@ def history_stats(value: float | None, past: Mapping[int, float], year: int | No
                         mean + HISTORY_SIGMA * sd, years)
 
 
+@dataclass(frozen=True)
+class RuleRow:
+    """One consistency rule of one submission, as its message quotes it."""
+
+    source_row: int
+    left: float
+    right: float
+    message: str
+    fix: str
+
+
 @dataclass
 class Frames:
     """What the suites check, and the per-row facts their messages quote."""
@@ -238,42 +261,83 @@ class Frames:
     values: Any  # pandas.DataFrame, imported lazily
     consistency: Any
     history: dict[tuple[str, int], HistoryStats]
-    sides: dict[tuple[str, str], tuple[float, float]]  # (submission, rule id) → (left, right)
+    rules: dict[tuple[str, str], RuleRow]  # (submission, rule id) → its sides and wording
 
 
 def frames(checked: list[Checked], catalog: Catalog) -> Frames:
-    """One long table of every value of every submission, and one row per rule and submission."""
+    """One long table of every value of every submission, and one row per rule and submission,
+    each row with the parameters of its rules as columns."""
     import pandas as pd
 
     records, history = [], {}
     for item in checked:
         sub = item.submission
+        asked = {ind.concept.code for plan in item.plans for ind in plan.indicators}
         for row in sub.rows:
-            value, num, den = row.value, row.numerator, row.denominator
+            value = row.value
             region = row.region_code or sub.region_code or ""
             stats = history_stats(value, item.history.get((region, row.indicator_code), {}),
                                   sub.year, catalog.concepts.get(row.indicator_code))
             history[(item.key, row.row)] = stats
-            records.append({
-                "submission_key": item.key, "source_row": row.row,
-                "region_code": region, "indicator_code": row.indicator_code,
-                "value": value, "numerator": num, "denominator": den,
-                "has_value": int(value is not None),
-                "value_frac": None if value is None else abs(value - round(value)),
-                "ratio_gap": None, "yoy_change": stats.change, "history_z": stats.z,
-            })
-    rules, sides = consistency_rows(checked)
-    return Frames(pd.DataFrame.from_records(records, columns=VALUE_COLUMNS),
-                  pd.DataFrame.from_records(rules, columns=CONSISTENCY_COLUMNS), history, sides)
+            records.append((item.key, row.row, region, row.indicator_code, value,
+                            row.numerator, row.denominator, int(row.indicator_code in asked),
+                            stats.change, stats.z))
+    values = pd.DataFrame.from_records(records, columns=VALUE_COLUMNS)
+    add_rule_columns(values, rule_parameters(catalog))
+    consistency, rules = consistency_frame(checked, catalog)
+    return Frames(values, consistency, history, rules)
 
 
-def consistency_rows(checked: list[Checked]) -> tuple[list[dict[str, Any]],
-                                                       dict[tuple[str, str], tuple[float, float]]]:
+def add_rule_columns(df: Any, params: Mapping[str, IndicatorRules]) -> None:
+    """Each row's rule parameters (by its indicator) and the derived columns the suite checks.
+
+    ``df`` has VALUE_COLUMNS; a parameter that does not apply to a row is left empty, and
+    the column-pair expectations skip rows with an empty side.
+    """
+    import pandas as pd
+
+    code = df["indicator_code"]
+    df[NUMBER_COLUMNS] = df[NUMBER_COLUMNS].astype("float64")
+
+    def column(name: str) -> Any:
+        found = {c: getattr(r, name) for c, r in params.items() if getattr(r, name) is not None}
+        return code.map(found).astype("float64")
+
+    def flag(name: str) -> Any:
+        return code.isin({c for c, r in params.items() if getattr(r, name)})
+
+    has_value = df["value"].notna()
+    scale = column("ratio_scale")
+    ratio = scale.notna()
+    df["has_value"] = has_value.astype("int64")
+    df["in_catalog"] = code.isin(params.keys()).astype("int64")
+    df["value_min"] = column("value_min")
+    df["value_max"] = column("value_max")
+    df["value_frac"] = (df["value"] - df["value"].round()).abs()
+    df["frac_max"] = pd.Series(0.0, index=df.index).where(flag("integer"))
+    df["needs_parts"] = (ratio & has_value).astype("int64")
+    df["denominator_floor"] = pd.Series(0.0, index=df.index).where(ratio)
+    df["numerator_max"] = df["denominator"].where(flag("numerator_within_denominator"))
+    df["ratio_tolerance"] = column("ratio_tolerance")
+    usable = ratio & has_value & df["numerator"].notna() & (df["denominator"] > 0)
+    df["ratio_gap"] = (df["value"] - scale * df["numerator"] / df["denominator"]).abs() \
+        .where(usable)
+    df["needs_weight"] = (flag("needs_weight") & has_value).astype("int64")
+    df["yoy_limit"] = column("yoy_limit")
+    df["yoy_change_abs"] = df["yoy_change"].abs()
+    df["history_sigma"] = column("history_sigma")
+    df["history_z_abs"] = df["history_z"].abs()
+
+
+def consistency_frame(checked: list[Checked], catalog: Catalog
+                      ) -> tuple[Any, dict[tuple[str, str], RuleRow]]:
     """Σ left and Σ right of each rule of each plan that applies, where every side is reported.
 
     A rule is about the county's own figures: rows of units below the county are not summed in.
     """
-    records, sides = [], {}
+    import pandas as pd
+
+    records, rules = [], {}
     for item in checked:
         sub = item.submission
         own = {r.indicator_code: r for r in sub.rows
@@ -286,187 +350,18 @@ def consistency_rows(checked: list[Checked]) -> tuple[list[dict[str, Any]],
                 left = math.fsum(own[c].value for c in rule.left)
                 right = math.fsum(own[c].value for c in rule.right)
                 gap = {"<=": left - right, ">=": right - left, "=": abs(left - right)}
-                rule_id = f"{plan.code}/{rule.id}"
-                sides[(item.key, rule_id)] = (left, right)
+                key = rule_id(plan, rule)
+                rules[(item.key, key)] = RuleRow(own[rule.left[0]].row, left, right,
+                                                 *rule_text(plan, rule, catalog))
                 records.append({
-                    "submission_key": item.key, "source_row": own[rule.left[0]].row,
-                    "indicator_code": rule.left[0], "rule_id": rule_id, "left_value": left,
-                    "right_value": right, "consistency_gap": gap[rule.operator]})
-    return records, sides
-
-
-def add_ratio_gap(df: Any, catalog: Catalog) -> None:
-    """|value − scale × 分子/分母| for ratio indicators where all three are given."""
-    scale = df["indicator_code"].map(
-        {c.code: c.scale for c in catalog.concepts.values() if c.aggregation == "ratio"})
-    ok = scale.notna() & df["value"].notna() & df["numerator"].notna() & (df["denominator"] > 0)
-    gap = (df["value"] - scale * df["numerator"] / df["denominator"]).abs()
-    df["ratio_gap"] = gap.where(ok)
-
-
-@cache
-def gx_context(project_dir: Path | None) -> Any:
-    """A file-backed GX project, once per process and directory; None keeps nothing on disk."""
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    if project_dir is None:
-        context = gx.get_context(mode="ephemeral")
-    else:
-        context = gx.get_context(mode="file", project_root_dir=str(project_dir))
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    return context
-
-
-def _gx_suite(context: Any, suite_path: Path) -> Any:
-    import great_expectations as gx
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
-
-    data = json.loads(suite_path.read_text(encoding="utf-8"))
-    suite = gx.ExpectationSuite(name=data["name"], meta=data.get("meta"))
-    for exp in data["expectations"]:
-        config = ExpectationConfiguration(type=exp["type"], kwargs=exp["kwargs"], meta=exp["meta"])
-        suite.add_expectation_configuration(config)
-    return context.suites.add_or_update(suite)
-
-
-def run_expectations(df: Any, suite_names: list[str], expectations_dir: Path,
-                     project_dir: Path | None, asset_name: str = "values",
-                     run_name: str | None = None,
-                     ) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """Run the named suites over ``df`` in one checkpoint; return (meta, unexpected rows) pairs."""
-    from great_expectations.core.run_identifier import RunIdentifier
-    from great_expectations.exceptions.resource_freshness import ResourceFreshnessAggregateError
-
-    suites = tuple(_suite_key(expectations_dir, name) for name in suite_names)
-    # run_time given explicitly: GX would otherwise try to parse the run name as a date
-    run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-    try:
-        result = _checkpoint(project_dir, asset_name, suites).run(
-            batch_parameters={"dataframe": df}, run_id=run_id)
-    except ResourceFreshnessAggregateError:  # another process saved the suites since: reload
-        forget_saved()
-        result = _checkpoint(project_dir, asset_name, suites).run(
-            batch_parameters={"dataframe": df}, run_id=run_id)
-    failures = []
-    for run in result.run_results.values():
-        for res in run.results:
-            if res.success:
-                continue
-            if _raised(res.exception_info):
-                # A suite that cannot run is a fault of the pipeline, never of the county's
-                # file: GX reports it as a mere failure, which would let the file through.
-                raise RuntimeError(f"GX expectation {res.expectation_config.type} "
-                                   f"({res.expectation_config.meta.get('rule')}) could not run: "
-                                   f"{_exception_text(res.exception_info)}")
-            rows = res.result.get("unexpected_index_list") or []
-            failures.append((dict(res.expectation_config.meta), rows))
-    return failures
-
-
-SuiteKey = tuple[Path, int]  # a suite file and its mtime: a regenerated suite is added again
-
-
-def _suite_key(expectations_dir: Path, name: str) -> SuiteKey:
-    path = expectations_dir / f"{name}.json"
-    return path, path.stat().st_mtime_ns
-
-
-# GX objects saved once per process and reused: saving them again gives them new ids, which
-# makes every cached checkpoint that holds the old ones "not fresh".
-def forget_saved(contexts: bool = False) -> None:
-    """Drop the GX objects saved by this process (and its GX contexts, when asked)."""
-    for cached in (_source, _suite, _definition, _checkpoint, *([gx_context] if contexts else [])):
-        cached.cache_clear()
-
-
-@lru_cache(maxsize=64)
-def _suite(project_dir: Path | None, key: SuiteKey) -> Any:
-    return _gx_suite(gx_context(project_dir), key[0])
-
-
-@lru_cache(maxsize=8)
-def _source(project_dir: Path | None) -> Any:
-    """The datasource, saved afresh once per process: one loaded from the project's config
-    gives batches without a data context. Every cached asset hangs off this one object."""
-    return gx_context(project_dir).data_sources.add_or_update_pandas("submissions")
-
-
-@lru_cache(maxsize=64)
-def _definition(project_dir: Path | None, asset_name: str, key: SuiteKey) -> Any:
-    import great_expectations as gx
-
-    context = gx_context(project_dir)
-    source = _source(project_dir)
-    asset = next((a for a in source.assets if a.name == asset_name), None) or \
-        source.add_dataframe_asset(asset_name)
-    batch = next((b for b in asset.batch_definitions if b.name == "batch"), None) or \
-        asset.add_batch_definition_whole_dataframe("batch")
-    suite = _suite(project_dir, key)
-    return context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=f"{suite.name}_{asset_name}", data=batch, suite=suite))
-
-
-@lru_cache(maxsize=32)
-def _checkpoint(project_dir: Path | None, asset_name: str, suites: tuple[SuiteKey, ...]) -> Any:
-    """One checkpoint per set of suites, named after them so sets do not overwrite each other."""
-    import great_expectations as gx
-
-    definitions = [_definition(project_dir, asset_name, key) for key in suites]
-    name = "+".join(key[0].stem for key in suites)
-    return gx_context(project_dir).checkpoints.add_or_update(gx.Checkpoint(
-        name=f"planstats_{asset_name}_{name}", validation_definitions=definitions,
-        result_format={"result_format": "COMPLETE",
-                       "unexpected_index_column_names": ["submission_key", "source_row"]}))
-
-
-def _raised(info: Any) -> bool:
-    """GX's exception info: one ExceptionInfo, or one per metric that could not be computed."""
-    if not info:
-        return False
-    if "raised_exception" in info:
-        return bool(info["raised_exception"])
-    return any(_raised(v) for v in info.values() if isinstance(v, dict))
-
-
-def _exception_text(info: Any) -> str:
-    if "exception_message" in info:
-        return str(info["exception_message"])
-    return "; ".join(_exception_text(v) for v in info.values() if isinstance(v, dict))
-
-
-def prune_results(context: Any, keep: int | None = None) -> int:
-    """Keep the newest ``keep`` results per suite; return how many went.
-
-    Older results are derived data, pruned so Data Docs build in bounded time (default: the
-    ``gx_keep_runs`` setting). The county's files and reports are never touched.
-    """
-    keep = Settings.from_env().gx_keep_runs if keep is None else keep
-    store = context.validation_results_store
-    by_suite: dict[str, list[Any]] = defaultdict(list)
-    for key in store.list_keys():
-        by_suite[key.expectation_suite_identifier.name].append(key)
-    removed = 0
-    for keys in by_suite.values():
-        keys.sort(key=lambda k: k.run_id.run_time, reverse=True)
-        for key in keys[keep:]:
-            store.remove_key(key)
-            removed += 1
-    return removed
-
-
-def data_docs_index(project_dir: Path) -> Path:
-    return project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-
-
-def build_data_docs(project_dir: Path, keep: int | None = None) -> Path:
-    """Prune old results, then rebuild the site: its pages and index grow with what is kept."""
-    context = gx_context(project_dir)
-    prune_results(context, keep)
-    context.build_data_docs()
-    return data_docs_index(project_dir)
+                    "submission_key": item.key, "rule_id": key, "consistency_gap":
+                    gap[rule.operator], "error_tolerance": rule.tolerance
+                    if rule.severity == ERROR else None, "warning_tolerance": rule.tolerance
+                    if rule.severity == WARNING else None})
+    frame = pd.DataFrame.from_records(records, columns=CONSISTENCY_COLUMNS)
+    tolerances = ["consistency_gap", "error_tolerance", "warning_tolerance"]
+    frame[tolerances] = frame[tolerances].astype("float64")
+    return frame, rules
 
 
 def _run_name(checked: list[Checked]) -> str:
@@ -478,29 +373,29 @@ def _run_name(checked: list[Checked]) -> str:
 
 def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Path,
                  project_dir: Path | None) -> None:
-    """Run the suites over every submission that could be read and attach the issues."""
-    from planstats.expectations import consistency_suite_name
+    """Run the suites once over every submission that could be read and attach the issues.
+
+    ``project_dir`` None validates in an ephemeral GX context that writes nothing.
+    """
+    from planstats import gxkit
 
     usable = [c for c in checked if not c.submission.fatal and c.submission.rows]
     if not usable:
         return
     add_batch_history(usable)
     data = frames(usable, catalog)
-    add_ratio_gap(data.values, catalog)
     run_name = _run_name(usable)
-    plans = sorted({p.code for c in usable for p in c.plans})
-    failures = run_expectations(data.values, ["submission", *plans], expectations_dir,
-                                project_dir, "values", run_name)
-    ruled = [consistency_suite_name(code) for code in plans if catalog.plans[code].rules]
-    if ruled and not data.consistency.empty:
-        failures += run_expectations(data.consistency, ruled, expectations_dir, project_dir,
-                                     "consistency", run_name)
-    prune_results(gx_context(project_dir))  # also the in-memory store of repeated dry runs
+    failures = gxkit.run_suites(data.values, [SUITE_VALUES], expectations_dir, project_dir,
+                                "values", VALUE_INDEX, run_name)
+    if not data.consistency.empty:
+        failures += gxkit.run_suites(data.consistency, [SUITE_CONSISTENCY], expectations_dir,
+                                     project_dir, "consistency", CONSISTENCY_INDEX, run_name)
+    gxkit.prune_results(gxkit.gx_context(project_dir))  # also the in-memory store of dry runs
     _attach(usable, failures, catalog, data)
 
 
-def _attach(usable: list[Checked], failures: list[tuple[dict[str, Any], list[dict[str, Any]]]],
-            catalog: Catalog, data: Frames) -> None:
+def _attach(usable: list[Checked], failures: list[Failure], catalog: Catalog,
+            data: Frames) -> None:
     """Turn unexpected rows back into issues on the county's cells, once per rule and cell."""
     by_key = {c.key: c for c in usable}
     seen: set[tuple[str, str, int, str | None]] = set()
@@ -518,8 +413,9 @@ def _attach(usable: list[Checked], failures: list[tuple[dict[str, Any], list[dic
             item = by_key.get(bad.get("submission_key"))
             if item is None:
                 continue
-            row_no = int(bad["source_row"])
-            key = (item.key, meta.get("rule_id") or meta["rule"], row_no, meta["column"])
+            rule = data.rules.get((item.key, bad.get("rule_id", "")))
+            row_no = rule.source_row if rule else int(bad["source_row"])
+            key = (item.key, bad.get("rule_id") or meta["rule"], row_no, meta["column"])
             if key in seen:
                 continue
             seen.add(key)
@@ -535,22 +431,23 @@ def _attach(usable: list[Checked], failures: list[tuple[dict[str, Any], list[dic
                 history_cells[item.key].add(cell)
             if severity == ERROR:
                 error_cells[item.key].add(cell)
-            facts = _facts(meta, data, item.key, row_no)
+            if rule:
+                facts = {"left_value": _num(rule.left), "right_value": _num(rule.right)}
+                wording = (rule.message, rule.fix)
+            else:
+                facts = _history_facts(data.history.get((item.key, row_no), HistoryStats()))
+                wording = (meta["message"], meta["fix"])
             item.issues.append(Issue(
                 severity=severity, rule=meta["rule"],
-                message=_message(meta, catalog.concepts.get(row.indicator_code), facts,
+                message=_message(*wording, catalog.concepts.get(row.indicator_code), facts,
                                  row.note if severity == WARNING else ""),
-                message_en=meta.get("rule_id") or meta["rule"].replace("_", " "),
+                message_en=bad.get("rule_id") or meta["rule"].replace("_", " "),
                 indicator_code=row.indicator_code or None, sheet=item.submission.data_sheet,
                 row=row_no, column=row.columns.get(column), value=_plain(row.raw.get(column))))
 
 
-def _facts(meta: dict[str, Any], data: Frames, key: str, row_no: int) -> dict[str, str]:
-    """The numbers a rule's message quotes for one row."""
-    if meta["rule"] == "consistency":
-        left, right = data.sides[(key, meta["rule_id"])]
-        return {"left_value": _num(left), "right_value": _num(right)}
-    stats = data.history.get((key, row_no), HistoryStats())
+def _history_facts(stats: HistoryStats) -> dict[str, str]:
+    """The numbers a value rule's message quotes for one row."""
     return {"prev": _num(stats.prev), "change": _num(stats.change, "+.1f"),
             "low": _num(stats.low), "high": _num(stats.high), "years": stats.years}
 
@@ -570,20 +467,18 @@ def _column_name(checked: Checked, letter: str | None) -> str | None:
     return next((name for name, col in names.items() if col == letter), None)
 
 
-def _message(meta: dict[str, Any], concept: Concept | None, facts: Mapping[str, str],
+def _message(template: str, fix: str, concept: Concept | None, facts: Mapping[str, str],
              note: str = "") -> str:
     """The issue in the county's words; a warning already explained in 说明 says so."""
-    from planstats.expectations import range_text, yoy_threshold
-
     if concept is None:  # an unknown code: its rules name no concept
-        return meta["message"] + meta["fix"]
-    text = meta["message"].format(
+        return template + fix
+    text = template.format(
         name=concept.name, unit=concept.unit, range=range_text(concept),
         numerator=concept.numerator, denominator=concept.denominator, weight=concept.weight,
         scale=f"{concept.scale or 1:g}", threshold=f"{yoy_threshold(concept):g}", **facts)
     if note:
         return text + f"已在“说明”列说明：“{note}”，标为“已说明”，由审核人核实。"
-    return text + meta["fix"]
+    return text + fix
 
 
 def _plain(value: Any) -> Any:

@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from planstats import pipeline, validate
+from planstats import gxkit, pipeline
 from planstats.samples import fill_workbook, year_values
 
 COUNTIES = int(os.environ.get("PLANSTATS_DATA_DOCS_COUNTIES", "6"))
@@ -44,13 +44,13 @@ def timed(fn, *args, **kwargs) -> float:
 
 
 def pages(project: Path) -> int:
-    site = validate.data_docs_index(project).parent / "validations"
+    site = gxkit.data_docs_index(project).parent / "validations"
     return sum(1 for _ in site.rglob("*.html")) if site.exists() else 0
 
 
 def stored(project: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for key in validate.gx_context(project).validation_results_store.list_keys():
+    for key in gxkit.gx_context(project).validation_results_store.list_keys():
         name = key.expectation_suite_identifier.name
         counts[name] = counts.get(name, 0) + 1
     return counts
@@ -60,27 +60,27 @@ def test_pruned_data_docs_stay_bounded_and_faster(ctx, tmp_path, monkeypatch):
     files = county_files(ctx, tmp_path / "sent")
     sent = {p: p.read_bytes() for p in files}
     everything, pruned = tmp_path / "gx-all", tmp_path / "gx-pruned"
-    monkeypatch.setattr(validate, "KEEP_RUNS", 10**9)  # keep every result: the unbounded case
+    monkeypatch.setattr(gxkit, "KEEP_RUNS", 10**9)  # keep every result: the unbounded case
     check_times, growth = [], []
     for n, path in enumerate(files, start=1):
         check_times.append(timed(pipeline.check, [path], ctx, everything))
         if n % COUNTIES == 0:
             growth.append((n, sum(stored(everything).values()),
-                           timed(validate.build_data_docs, everything)))
+                           timed(gxkit.build_data_docs, everything)))
     results = sum(stored(everything).values())
-    assert results >= 2 * len(files), "a submission suite and a plan suite per file at least"
+    assert results >= len(files), "the values suite once per file at least"
 
     shutil.copytree(everything, pruned)
-    prune_build = timed(validate.build_data_docs, pruned, keep=KEEP)
+    prune_build = timed(gxkit.build_data_docs, pruned, keep=KEEP)
     kept = stored(pruned)
     assert max(kept.values()) == KEEP and set(kept) == set(stored(everything))
     assert pages(pruned) == sum(kept.values()) < pages(everything) == results
-    rebuild = statistics.median(timed(validate.build_data_docs, pruned, keep=KEEP)
+    rebuild = statistics.median(timed(gxkit.build_data_docs, pruned, keep=KEEP)
                                 for _ in range(3))
-    full = statistics.median(timed(validate.build_data_docs, everything) for _ in range(3))
+    full = statistics.median(timed(gxkit.build_data_docs, everything) for _ in range(3))
     assert rebuild < full
     assert all(p.read_bytes() == data for p, data in sent.items()), "county files untouched"
-    index = validate.data_docs_index(pruned).read_text(encoding="utf-8")
+    index = gxkit.data_docs_index(pruned).read_text(encoding="utf-8")
     newest = f"{YEARS[-1]}-{files[-1].parent.name}"
     assert newest in index, "the newest run is what reviewers find first"
 
@@ -96,7 +96,7 @@ def test_pruned_data_docs_stay_bounded_and_faster(ctx, tmp_path, monkeypatch):
 
 
 def test_each_check_prunes_what_it_stored(ctx, tmp_path, monkeypatch):
-    monkeypatch.setattr(validate, "KEEP_RUNS", 2)
+    monkeypatch.setattr(gxkit, "KEEP_RUNS", 2)
     project = tmp_path / "gx"
     for path in county_files(ctx, tmp_path / "sent")[:4]:
         pipeline.check([path], ctx, project)
@@ -111,10 +111,10 @@ def test_saved_suites_survive_other_suite_sets_and_other_processes(ctx, tmp_path
     assert {p.code for p in first.plans} != {p.code for p in pipeline.check(
         [chengdu], ctx, project)[0].plans}
     # another process regenerates and saves a suite: the ids this process holds go stale
-    validate._gx_suite(validate.gx_context(project), ctx.settings.expectations_dir /
-                       "submission.json")
+    gxkit.suite_from_file(gxkit.gx_context(project), ctx.settings.expectations_dir /
+                          "values.json")
     again = pipeline.check([enyang], ctx, project)[0]
     assert [i.to_dict() for i in again.issues] == [i.to_dict() for i in first.issues]
-    assert stored(project)["submission"] == 3
-    checkpoints = validate.gx_context(project).checkpoints.all()
+    assert stored(project)["values"] == 3
+    checkpoints = gxkit.gx_context(project).checkpoints.all()
     assert len({c.name for c in checkpoints}) >= 2, "one checkpoint per set of suites"

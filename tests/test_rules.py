@@ -308,10 +308,10 @@ def test_missing_suite_fails_the_task_and_leaves_the_file(ctx, make_workbook, tm
                                                           monkeypatch):
     include = tmp_path / "include"
     shutil.copytree(ctx.settings.include_dir, include)
-    (include / "expectations" / "enyang-14th.json").unlink()
+    (include / "expectations" / "values.json").unlink()
     path = make_workbook(ctx.settings.inbox / ENYANG / "2023.xlsx")
     monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(include))
-    with pytest.raises(FileNotFoundError, match=r"enyang-14th\.json"):
+    with pytest.raises(FileNotFoundError, match=r"values\.json"):
         pipeline.ingest(ctx=pipeline.context())
     assert path.exists(), "left in the inbox for the next run"
     with ctx.warehouse.engine.connect() as conn:
@@ -322,13 +322,13 @@ def test_a_suite_that_cannot_run_fails_the_task_instead_of_passing_the_file(
         ctx, make_workbook, tmp_path, monkeypatch):
     include = tmp_path / "include"
     shutil.copytree(ctx.settings.include_dir, include)
-    suite = include / "expectations" / "enyang-14th.json"
+    suite = include / "expectations" / "values.json"
     suite.write_text(suite.read_text(encoding="utf-8").replace(
-        '"column": "value"', '"column": "valeu"'), encoding="utf-8")
+        '"column_B": "value_min"', '"column_B": "valeu_min"'), encoding="utf-8")
     path = make_workbook(ctx.settings.inbox / ENYANG / "2023.xlsx",
                          overrides={"ZB0001": (120, 12, 10)})
     monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(include))
-    with pytest.raises(RuntimeError, match="valeu"):
+    with pytest.raises(RuntimeError, match="valeu_min"):
         pipeline.ingest(ctx=pipeline.context())
     assert path.exists()
 
