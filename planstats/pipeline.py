@@ -371,17 +371,19 @@ def plans_of_year(year: int, ctx: Context | None = None) -> list[str]:
 
 
 def make_template(region_code: str, year: int, out: Path, ctx: Context | None = None) -> Path:
-    """The pre-filled workbook for one county and year, with last year's values where known."""
+    """The pre-filled workbook for one county and year, with last year's values where known and
+    the county's past years for the workbook's own history check."""
     ctx = ctx or context()
     if region_code not in ctx.regions:
         raise ValueError(f"未知的行政区划代码：{region_code}")
     plans = ctx.catalog.plans_for(ctx.regions.ancestors(region_code), year)
     if not plans:
         raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
-    last = {r["indicator_code"]: r["value"] for r in ctx.warehouse.rows(
-        "report/current_values", region_code=region_code, year=year - 1)
-        if r["region_code"] == region_code}
-    return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out, last)
+    past = validate.history_from(ctx.warehouse.rows(
+        "report/history_values", region_code=region_code, year=year))
+    history = {code: years for (region, code), years in past.items() if region == region_code}
+    return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out,
+                                    history)
 
 
 def review_list(year: int, review_status: str | None = None,
