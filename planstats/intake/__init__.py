@@ -7,7 +7,11 @@ never an exception. The parts, top down:
 - ``reader``: ``read_submission``, the one entry point, choosing a reader by kind;
 - ``landing``: which files the landing zone picks up, links and names it refuses, reading bytes;
 - ``model``: ``Submission``, ``ValueRow``, ``Limits`` and the template's sheet and column names;
-- ``xlsx`` and ``zipcheck``: the workbook reader and the package checks that run before it;
+- ``workbook``: what every workbook format shares: sheets by name, extents held to the limits,
+  the cells read with python-calamine, merged cells and formulas reported;
+- ``xlsx`` and ``zipcheck``: the xlsx reader and the zip/XML checks that run before it;
+- ``xls`` and ``ole2``: legacy Excel, its BIFF records walked inside the OLE2 container first;
+- ``ods``: OpenDocument spreadsheets, zip checks shared with xlsx, content.xml measured first;
 - ``csvfile``: CSV decoding and delimiters;
 - ``table``: the 填报信息 and 指标数据 tables, whatever file they came from.
 """
@@ -32,6 +36,7 @@ from planstats.intake.model import (
     MAX_CELL_CHARS,
     MB,
     NUMBER_COLUMNS,
+    WORKBOOK_KINDS,
     Limits,
     Submission,
     ValueRow,
@@ -39,12 +44,12 @@ from planstats.intake.model import (
     column_letter,
 )
 from planstats.intake.reader import read_submission
-from planstats.intake.xlsx import MAX_FORMULA_ISSUES
+from planstats.intake.workbook import MAX_FORMULA_ISSUES
 
 __all__ = [
     "CSV_COLUMNS", "DATA_COLUMNS", "DATA_SHEET", "DELIMITERS", "GUIDE_SHEET", "INFO_KEYS",
     "INFO_SHEET", "INPUT_COLUMNS", "LINK_MESSAGE", "MACRO_SUFFIXES", "MAX_CELL_CHARS",
     "MAX_FORMULA_ISSUES", "MAX_NAME_BYTES", "MB", "NUMBER_COLUMNS", "READ_SUFFIXES", "SUFFIXES",
-    "Limits", "Submission", "ValueRow", "column_index", "column_letter", "landing_problem",
-    "read_submission",
+    "WORKBOOK_KINDS", "Limits", "Submission", "ValueRow", "column_index", "column_letter",
+    "landing_problem", "read_submission",
 ]

@@ -16,11 +16,11 @@ from planstats.intake.model import CHUNK, Limits, Submission, mb
 log = logging.getLogger(__name__)
 
 
-READ_SUFFIXES = (".xlsx", ".csv")
+READ_SUFFIXES = (".xlsx", ".xls", ".ods", ".csv")
 MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam")
 # What the landing zone picks up: files it reads, and spreadsheets it refuses with a report
 # rather than ignoring them, so the county learns why nothing happened.
-SUFFIXES = (*READ_SUFFIXES, *MACRO_SUFFIXES, ".xls", ".xlsb", ".xltx", ".ods", ".et")
+SUFFIXES = (*READ_SUFFIXES, *MACRO_SUFFIXES, ".xlsb", ".xltx", ".et", ".ett", ".numbers")
 MAX_NAME_BYTES = 200  # archive prefix and report suffixes must still fit in 255 bytes
 
 

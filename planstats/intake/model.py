@@ -19,6 +19,7 @@ DATA_COLUMNS = ("指标代码", "指标名称", "单位", "目标值", "本年�
 CSV_COLUMNS = ("行政区划代码", "统计年度", "指标代码", "本年值", "分子", "分母", "说明")
 NUMBER_COLUMNS = {"本年值": "value", "分子": "numerator", "分母": "denominator"}
 INPUT_COLUMNS = (*NUMBER_COLUMNS, "说明")  # what a county types; never a formula
+WORKBOOK_KINDS = ("xlsx", "xls", "ods")
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 MB = 1 << 20
 
@@ -65,7 +66,7 @@ class Submission:
     folder: str
     file_hash: str
     received_at: str
-    kind: str
+    kind: str  # the format read: xlsx, xls, ods or csv (a renamed file is read as what it is)
     region_code: str | None = None
     year: int | None = None
     template_version: str | None = None
@@ -78,6 +79,11 @@ class Submission:
     # The reader got through the file's cells: it passed every limit and parsed. Only then may
     # a later step open it again with another reader (openpyxl has no such limits).
     cells_read: bool = False
+
+    @property
+    def is_workbook(self) -> bool:
+        """A workbook with the template's sheets (not a CSV)."""
+        return self.kind in WORKBOOK_KINDS
 
     def error(self, rule: str, zh: str, en: str, **where: Any) -> None:
         self.issues.append(Issue(ERROR, rule, zh, en, **where))

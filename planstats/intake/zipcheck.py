@@ -85,9 +85,8 @@ class SheetScan:
 
 
 
-def open_zip(sub: Submission, data: bytes,
-              limits: Limits) -> tuple[zipfile.ZipFile, dict[str, tuple[str, str]]] | None:
-    """The zip and its sheets (name → (part, state)), after the checks that need no parsing."""
+def open_package(sub: Submission, data: bytes, limits: Limits) -> zipfile.ZipFile | None:
+    """The zip of an xlsx or ods, after the size and member checks that need no parsing."""
     end = zip_end(data)
     if end is None:
         zh, en = not_a_workbook(data)
@@ -114,7 +113,16 @@ def open_zip(sub: Submission, data: bytes,
                  "请用下发的模板填报，不要粘贴大量数据或图片。",
                  f"uncompressed size {unpacked} bytes is over the limit of {limits.xlsx_bytes}")
         return None
-    lower = {m.filename.lower() for m in members}
+    return zf
+
+
+def open_zip(sub: Submission, data: bytes,
+             limits: Limits) -> tuple[zipfile.ZipFile, dict[str, tuple[str, str]]] | None:
+    """The xlsx zip and its sheets (name → (part, state)), after the checks that need no parsing."""
+    zf = open_package(sub, data, limits)
+    if zf is None:
+        return None
+    lower = {m.filename.lower() for m in zf.infolist()}
     types = small_member(zf, "[Content_Types].xml")
     if any(n.endswith("vbaproject.bin") for n in lower) or (types and b"macroEnabled" in types):
         sub.fail("macro", "文件含有宏（VBA），不予接收。请在 Excel 中“另存为”"
