@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from planstats import load, publish, review, rollup, templates, validate
+from planstats import load, publish, quality, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.regions import RegionTree, regions_from
@@ -343,8 +343,22 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     out = out_dir or ctx.settings.publish / str(year)
     complete = rollup.completeness(ctx.warehouse, plan, year)
     history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis)
-    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis)
+    findings = data_quality(year, plan_code, ctx)
+    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
+                                     findings)
     return {kind: str(path) for kind, path in paths.items()}
+
+
+def data_quality(year: int, plan_code: str | None = None, ctx: Context | None = None,
+                 threshold: float | None = None, min_peers: int | None = None,
+                 ) -> list[quality.QualityRow]:
+    """Values far from their peers or their past, for reviewers: warnings, nothing written."""
+    ctx = ctx or context()
+    plan = ctx.catalog.plan(plan_code) if plan_code else None
+    return quality.analyse(
+        ctx.warehouse, ctx.catalog, ctx.regions, year, plan,
+        ctx.settings.quality_threshold if threshold is None else threshold,
+        ctx.settings.quality_min_peers if min_peers is None else min_peers)
 
 
 def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accepted") -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from planstats.catalog import Catalog, Plan
+from planstats.quality import METHOD_LABELS, QualityRow
 from planstats.regions import RegionTree
 from planstats.review import LABELS as REVIEW_LABELS
 from planstats.rollup import Completeness, StatRow
@@ -111,6 +112,11 @@ METHODS = (
                "据此在期中判断进度是否滞后。"),
     ("报送情况", "应报地区为规划范围内的县级单位；按时指首次报送时间不晚于规划规定的截止日"
                "（默认次年1月31日，北京时间）。"),
+    ("数据质量", "“数据质量”表列出明显偏离同类或本县往年的数值，供审核参考，不退回、不影响统计："
+               "与同市（州）各县、与全省各县比较用修正Z值 0.6745×(本年值−中位数)÷中位数绝对离差"
+               "（过半数县数值相同时用 1.253314×平均绝对离差代替），绝对值超过阈值（默认 3.5）"
+               "且同组报送县数不少于下限（默认 5 个）时列出；与本县往年比较，超出往年均值±3倍标准差"
+               "（至少 3 个往年）时列出。"),
     ("数据来源", "各县（市、区）报送的规划指标年度统计表；"
                "指标目录取自各规划文本（见 planstats catalog）。"),
 )
@@ -234,7 +240,8 @@ def statistics_paths(plan: Plan, year: int, out_dir: Path, basis: str) -> dict[s
 def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: RegionTree,
                      out_dir: Path, complete: Completeness | None = None,
                      history: dict[str, dict[int, dict[str, Any]]] | None = None,
-                     basis: str = "accepted") -> dict[str, Path]:
+                     basis: str = "accepted",
+                     quality: list[QualityRow] | None = None) -> dict[str, Path]:
     """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
@@ -316,6 +323,13 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                ["行政区划代码", "地区", "已报送", "按时", "首次报送时间（UTC）", "文件数",
                 "退回文件数", "审核状态"], lines, [12, 16, 8, 8, 26, 8, 10, 10])
 
+    if quality is not None:
+        names = {i.code: i.name for i in plan.indicators}
+        _sheet(wb, QUALITY_SHEET, f"{plan.short_name} {year}年度数据质量分析（供审核参考）",
+               f"共 {len(quality)} 条，按偏离程度排序；只是提示，不影响数据接收。方法见“说明”表。",
+               list(QUALITY_HEADERS), quality_lines(quality, regions, names),
+               list(QUALITY_WIDTHS), wrap=QUALITY_HEADERS.index("原因") + 1)
+
     _sheet(wb, "说明", f"{plan.short_name} 规划指标年度统计 · 方法说明",
            f"规划：{plan.name}（{plan.region_code}，{plan.period_start}–{plan.period_end}）",
            ["项目", "说明"], [list(m) for m in METHODS], [14, 100], wrap=2)
@@ -330,6 +344,27 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                              for line in _table(plan, by_code))
     _write_rows_json(rows, paths["json"])
     return paths
+
+
+QUALITY_SHEET = "数据质量"
+QUALITY_HEADERS = ("序号", "行政区划代码", "地区", "所属市（州）", "指标代码", "指标", "本年值",
+                   "比较对象", "中位数", "偏离程度", "原因", "县的说明")
+QUALITY_WIDTHS = (6, 12, 12, 12, 10, 36, 10, 18, 10, 9, 60, 24)
+
+
+def quality_lines(rows: list[QualityRow], regions: RegionTree,
+                  indicator_names: dict[str, str]) -> list[list[Any]]:
+    """The data-quality findings as table lines, the county and indicator named."""
+    out = []
+    for seq, r in enumerate(rows, start=1):
+        city = regions[r.region_code].parent if r.region_code in regions else None
+        out.append([seq, r.region_code, regions.name(r.region_code),
+                    regions.name(city) if city else "", r.indicator_code,
+                    indicator_names.get(r.indicator_code, r.indicator_code), round(r.value, 4),
+                    METHOD_LABELS[r.method],
+                    None if r.peer_median is None else round(r.peer_median, 4),
+                    round(r.score, 1), r.reason, r.note or ""])
+    return out
 
 
 def _write_rows_json(rows: list[StatRow], path: Path) -> None:

@@ -34,6 +34,8 @@ class Settings:
     max_zip_members: int
     max_rows: int
     max_cells: int  # rows × columns of a sheet as the reader lays it out
+    quality_threshold: float  # |modified z| beyond which a value stands out from its peers
+    quality_min_peers: int  # reporting counties a peer group needs
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +59,8 @@ class Settings:
             max_zip_members=int(os.environ.get("PLANSTATS_MAX_ZIP_MEMBERS", "1000")),
             max_rows=int(os.environ.get("PLANSTATS_MAX_ROWS", "100000")),
             max_cells=int(os.environ.get("PLANSTATS_MAX_CELLS", "2000000")),
+            quality_threshold=float(os.environ.get("PLANSTATS_QUALITY_THRESHOLD", "3.5")),
+            quality_min_peers=int(os.environ.get("PLANSTATS_QUALITY_MIN_PEERS", "5")),
         )
 
     @property
