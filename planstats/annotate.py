@@ -35,10 +35,11 @@ def annotated_name(name: str, kind: str) -> str:
 
 
 def write_annotated(checked: Checked, catalog: Catalog, source: Path, out_dir: Path,
-                    name: str) -> Path | None:
+                    name: str, precheck: bool = False) -> Path | None:
     """Write the marked-up copy of ``source`` as ``out_dir/<name>.批注.xlsx`` (or the CSV).
 
-    Nothing is written for a file without problems. Returns the path written.
+    Nothing is written for a file without problems. Returns the path written. ``precheck``:
+    the file came through 预审 and was not loaded, whatever its status.
     """
     issues = sorted_issues(checked.issues)
     if not issues:
@@ -49,7 +50,8 @@ def write_annotated(checked: Checked, catalog: Catalog, source: Path, out_dir: P
         target = out_dir / annotated_name(name, sub.kind)
         partial = target.with_name(target.name + ".part")
         try:
-            _mark_workbook(source, partial, issues, catalog, checked.status, sub.kind)
+            _mark_workbook(source, partial, issues, catalog, checked.status, sub.kind,
+                           precheck)
             partial.replace(target)
             return target
         # openpyxl fails in many ways on files calamine reads; a county file that is merely odd
@@ -85,7 +87,7 @@ def write_issue_csv(issues: list[Issue], catalog: Catalog, path: Path) -> Path:
 
 
 def _mark_workbook(source: Path, target: Path, issues: list[Issue], catalog: Catalog,
-                   status: str, kind: str = "xlsx") -> None:
+                   status: str, kind: str = "xlsx", precheck: bool = False) -> None:
     """Mark the cells on a copy of ``source`` saved as ``target`` (always an xlsx)."""
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
@@ -108,7 +110,7 @@ def _mark_workbook(source: Path, target: Path, issues: list[Issue], catalog: Cat
         comment = Comment(text, AUTHOR)
         comment.width, comment.height = 360, 40 + 18 * (len(text) // 22 + len(found))
         cell.comment = comment
-    _issues_sheet(wb, issues, catalog, status)
+    _issues_sheet(wb, issues, catalog, status, precheck)
     wb.save(target)
 
 
@@ -130,7 +132,8 @@ def _as_xlsx(source: Path) -> Any:
     return wb
 
 
-def _issues_sheet(wb: Any, issues: list[Issue], catalog: Catalog, status: str) -> None:
+def _issues_sheet(wb: Any, issues: list[Issue], catalog: Catalog, status: str,
+                  precheck: bool = False) -> None:
     """A first sheet listing every problem, each linked to its cell."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
@@ -143,7 +146,10 @@ def _issues_sheet(wb: Any, issues: list[Issue], catalog: Catalog, status: str) -
     verdict = {"rejected": "退回：本文件未入库，请修改红色单元格后重新提交。",
                "accepted_with_warnings": "已接收：黄色单元格请核对，无误的请在“说明”列写明原因。",
                "accepted": "已接收。"}.get(status, "")
-    ws["A1"] = f"审核结果　{verdict}"
+    if precheck:
+        verdict = {"rejected": "预审未通过（未入库）：请修改红色单元格，通过后再正式报送。"}.get(
+            status, "预审通过（未入库）：黄色单元格请核对；正式报送请放入本县文件夹。")
+    ws["A1"] = f"{'预审结果' if precheck else '审核结果'}　{verdict}"
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (f"错误 {errors} 个（红色，必须修改）；提示 {warnings} 个（黄色，核对后可在“说明”列"
                 "说明）。点“单元格”列可跳到该单元格，单元格批注中有问题说明。")

@@ -14,7 +14,7 @@ from planstats.catalog import Catalog, Plan
 from planstats.quality import METHOD_LABELS, QualityRow
 from planstats.regions import RegionTree
 from planstats.review import LABELS as REVIEW_LABELS
-from planstats.rollup import Completeness, StatRow
+from planstats.rollup import BEIJING, Completeness, StatRow
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
@@ -24,6 +24,18 @@ ADVICE = {
     "accepted_with_warnings": "数据已接收入库。带“提示”的数值标为“待核实”：请核对，"
                               "确认无误的在“说明”列写明原因后重新提交。",
     "rejected": "文件未入库。请按问题清单逐项修改后重新放入共享文件夹；本次提交的数据均未生效。",
+}
+# A pre-check (预审) is never loaded, whatever it finds.
+PRECHECK_LABELS = {"accepted": "预审通过", "accepted_with_warnings": "预审通过（有提示）",
+                   "rejected": "预审未通过"}
+PRECHECK_ADVICE = {
+    "accepted": "这是预审结果，数据没有入库。正式报送时请把文件放入本县文件夹"
+                "（不是“预审”文件夹）。",
+    "accepted_with_warnings": "这是预审结果，数据没有入库。带“提示”的数值请核对，确认无误的在"
+                              "“说明”列写明原因；正式报送时请把文件放入本县文件夹"
+                              "（不是“预审”文件夹）。",
+    "rejected": "这是预审结果，数据没有入库。正式报送会被退回：请按问题清单逐项修改，"
+                "可再次放入“预审”文件夹检查，通过后放入本县文件夹正式报送。",
 }
 
 
@@ -43,8 +55,10 @@ def _environment(templates: Path):
 
 
 def write_submission_report(checked: Checked, regions: RegionTree, catalog: Catalog,
-                            html_path: Path, processed_at: str) -> Path:
+                            html_path: Path, processed_at: str, precheck: bool = False) -> Path:
+    """The county's report on one file; ``precheck`` for a 预审 file, which is never loaded."""
     sub = checked.submission
+    labels, advice = (PRECHECK_LABELS, PRECHECK_ADVICE) if precheck else (STATUS_LABELS, ADVICE)
     issues = []
     for issue in sorted_issues(checked.issues):
         item = issue.to_dict()
@@ -55,7 +69,8 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
         "region_name": regions.name(sub.region_code or sub.folder),
         "year": sub.year, "file_name": sub.path.name, "received_at": sub.received_at,
         "processed_at": processed_at, "status": checked.status,
-        "status_label": STATUS_LABELS[checked.status], "advice": ADVICE[checked.status],
+        "status_label": labels[checked.status], "advice": advice[checked.status],
+        "report_name": "预审报告" if precheck else "审核报告",
         "summary": checked.summary, "issues": issues,
         "errors": sum(i["severity"] == "error" for i in issues),
         "warnings": sum(i["severity"] == "warning" for i in issues),
@@ -66,6 +81,17 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
     html_path.with_suffix(".json").write_text(
         json.dumps(checked.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     return html_path
+
+
+def precheck_receipt(checked: Checked, file_name: str, processed_at: str) -> str:
+    """The plain-text receipt of a pre-check, for the county's 回执 folder."""
+    errors = sum(i.severity == "error" for i in checked.issues)
+    warnings = len(checked.issues) - errors
+    shown = datetime.fromisoformat(processed_at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return (f"预审回执\n\n文件：{file_name}\n处理时间：{shown}（北京时间）\n"
+            f"结果：{PRECHECK_LABELS[checked.status]}（错误 {errors} 个，提示 {warnings} 个）\n\n"
+            f"{PRECHECK_ADVICE[checked.status]}\n\n详细问题见同名的“预审报告.html”"
+            f"{'和“预审.批注.xlsx”' if checked.issues else ''}。原文件已由系统存档，没有删除。\n")
 
 
 def _href(target: str | Path | None, page: Path) -> str | None:
