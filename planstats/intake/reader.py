@@ -29,7 +29,8 @@ def workbook_kind(data: bytes, named: str) -> str:
     if data.startswith(OLE_SIGNATURE):
         return "xls"
     if data.startswith(b"PK\x03\x04"):
-        return "ods" if data[30:30 + len(_ODS_HEAD)] == _ODS_HEAD else "xlsx"
+        # an .ods whose mimetype is not stored first is still read (and checked) as one
+        return "ods" if named == "ods" or data[30:30 + len(_ODS_HEAD)] == _ODS_HEAD else "xlsx"
     return named
 
 
