@@ -20,6 +20,7 @@ run: install
 
 test: install
 	scripts/ensure-postgres.sh
+	scripts/ensure-office.sh
 	$(BIN)/ruff check planstats dags plugins tests bench
 	$(BIN)/pytest
 

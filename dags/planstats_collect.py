@@ -1,11 +1,13 @@
 """
 ### 规划指标年度统计 · 收集（collection）
 
-Picks up county files from the landing zone (`<inbox>/<region_code>/*.xlsx|*.csv`) every 15
+Picks up county files from the landing zone (`<inbox>/<region_code>/*.xlsx|.xls|.ods|.csv`) every 15
 minutes (or when triggered by hand), checks them (structure, then the Great Expectations suites
 generated from the catalog), loads accepted ones into the warehouse (one transaction per file),
 archives or quarantines each file with its report, writes a receipt into the county's folder,
-and refreshes the reviewer index and GX Data Docs. When a region/year changed, it emits the
+and refreshes the reviewer index and GX Data Docs. Files in a county's `预审/` folder are
+pre-checked the same way in their own task: report, marked-up copy and receipt in `回执/`, the
+file kept in the 预审 archive, nothing loaded. When a region/year changed, it emits the
 `planstats_facts` asset (with the years in its extra) so the yearly statistics refresh.
 
 A bad county file is a normal outcome (reported, quarantined) and never fails this DAG; a task
@@ -69,6 +71,15 @@ def planstats_collect() -> None:
         get_current_context()["outlet_events"][FACTS].extra = {"years": years}
         return years
 
+    @task
+    def precheck() -> list[dict]:
+        """Pre-check the files in every county's 预审 folder: the same checks, nothing loaded."""
+        from planstats import pipeline
+
+        return [{"file": o["file"], "status": o["status"], "receipt": o["receipt"]}
+                for o in pipeline.precheck()]
+
+    precheck()
     outcomes = ingest(scan())
     data_docs(outcomes)
     announce(outcomes)

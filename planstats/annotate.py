@@ -2,7 +2,8 @@
 
 A copy is written, never the county's file: red fill for errors, yellow for warnings, a cell
 comment with the message, and a first sheet 审核问题 listing every problem with a link to its
-cell. A CSV submission (or a workbook that cannot be opened) gets a CSV of the problems instead.
+cell. An .xls or .ods comes back as an .xlsx holding its values. A CSV submission (or a workbook
+that cannot be opened) gets a CSV of the problems instead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from planstats.catalog import Catalog
+from planstats.intake import WORKBOOK_KINDS
 from planstats.issues import ERROR, Issue
 from planstats.sheets import safe_text
 from planstats.validate import Checked, sorted_issues
@@ -28,26 +30,28 @@ SEVERITY_LABELS = {ERROR: "错误", "warning": "提示"}
 
 
 def annotated_name(name: str, kind: str) -> str:
-    """``<file>.批注.xlsx`` for a workbook, ``<file>.问题清单.csv`` otherwise."""
-    return f"{name}.批注.xlsx" if kind == "xlsx" else f"{name}.问题清单.csv"
+    """``<file>.批注.xlsx`` for any workbook (.xls and .ods too), else ``<file>.问题清单.csv``."""
+    return f"{name}.批注.xlsx" if kind in WORKBOOK_KINDS else f"{name}.问题清单.csv"
 
 
 def write_annotated(checked: Checked, catalog: Catalog, source: Path, out_dir: Path,
-                    name: str) -> Path | None:
+                    name: str, precheck: bool = False) -> Path | None:
     """Write the marked-up copy of ``source`` as ``out_dir/<name>.批注.xlsx`` (or the CSV).
 
-    Nothing is written for a file without problems. Returns the path written.
+    Nothing is written for a file without problems. Returns the path written. ``precheck``:
+    the file came through 预审 and was not loaded, whatever its status.
     """
     issues = sorted_issues(checked.issues)
     if not issues:
         return None
     out_dir.mkdir(parents=True, exist_ok=True)
     sub = checked.submission
-    if sub.kind == "xlsx" and (sub.rows or sub.info):  # a workbook whose sheets could be read
-        target = out_dir / annotated_name(name, "xlsx")
+    if sub.is_workbook and (sub.rows or sub.info):  # a workbook whose sheets could be read
+        target = out_dir / annotated_name(name, sub.kind)
         partial = target.with_name(target.name + ".part")
         try:
-            _mark_workbook(source, partial, issues, catalog, checked.status)
+            _mark_workbook(source, partial, issues, catalog, checked.status, sub.kind,
+                           precheck)
             partial.replace(target)
             return target
         # openpyxl fails in many ways on files calamine reads; a county file that is merely odd
@@ -83,13 +87,13 @@ def write_issue_csv(issues: list[Issue], catalog: Catalog, path: Path) -> Path:
 
 
 def _mark_workbook(source: Path, target: Path, issues: list[Issue], catalog: Catalog,
-                   status: str) -> None:
-    """Mark the cells on a copy of ``source`` saved as ``target``."""
+                   status: str, kind: str = "xlsx", precheck: bool = False) -> None:
+    """Mark the cells on a copy of ``source`` saved as ``target`` (always an xlsx)."""
     from openpyxl import load_workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Border, PatternFill, Side
 
-    wb = load_workbook(source)
+    wb = load_workbook(source) if kind == "xlsx" else _as_xlsx(source)
     by_cell: dict[tuple[str, str], list[Issue]] = {}
     for issue in issues:
         if issue.sheet in wb.sheetnames and issue.row:
@@ -106,11 +110,30 @@ def _mark_workbook(source: Path, target: Path, issues: list[Issue], catalog: Cat
         comment = Comment(text, AUTHOR)
         comment.width, comment.height = 360, 40 + 18 * (len(text) // 22 + len(found))
         cell.comment = comment
-    _issues_sheet(wb, issues, catalog, status)
+    _issues_sheet(wb, issues, catalog, status, precheck)
     wb.save(target)
 
 
-def _issues_sheet(wb: Any, issues: list[Issue], catalog: Catalog, status: str) -> None:
+def _as_xlsx(source: Path) -> Any:
+    """An .xls or .ods as a new xlsx workbook: every sheet's values in their cells, visibility
+    kept (formatting is not carried over; the county's file itself is never changed)."""
+    from openpyxl import Workbook
+    from python_calamine import CalamineWorkbook, SheetVisibleEnum
+
+    book = CalamineWorkbook.from_path(str(source))
+    wb = Workbook()
+    wb.remove(wb.active)
+    for meta in book.sheets_metadata:
+        ws = wb.create_sheet(meta.name)
+        if meta.visible != SheetVisibleEnum.Visible:
+            ws.sheet_state = "hidden"
+        for row in book.get_sheet_by_name(meta.name).to_python(skip_empty_area=False):
+            ws.append([safe_text(value) if value != "" else None for value in row])
+    return wb
+
+
+def _issues_sheet(wb: Any, issues: list[Issue], catalog: Catalog, status: str,
+                  precheck: bool = False) -> None:
     """A first sheet listing every problem, each linked to its cell."""
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.worksheet.hyperlink import Hyperlink
@@ -123,7 +146,10 @@ def _issues_sheet(wb: Any, issues: list[Issue], catalog: Catalog, status: str) -
     verdict = {"rejected": "退回：本文件未入库，请修改红色单元格后重新提交。",
                "accepted_with_warnings": "已接收：黄色单元格请核对，无误的请在“说明”列写明原因。",
                "accepted": "已接收。"}.get(status, "")
-    ws["A1"] = f"审核结果　{verdict}"
+    if precheck:
+        verdict = {"rejected": "预审未通过（未入库）：请修改红色单元格，通过后再正式报送。"}.get(
+            status, "预审通过（未入库）：黄色单元格请核对；正式报送请放入本县文件夹。")
+    ws["A1"] = f"{'预审结果' if precheck else '审核结果'}　{verdict}"
     ws["A1"].font = Font(bold=True, size=13)
     ws["A2"] = (f"错误 {errors} 个（红色，必须修改）；提示 {warnings} 个（黄色，核对后可在“说明”列"
                 "说明）。点“单元格”列可跳到该单元格，单元格批注中有问题说明。")

@@ -113,6 +113,32 @@ def cmd_rollup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    import csv
+
+    from planstats.publish import QUALITY_HEADERS, quality_lines
+
+    ctx = pipeline.context()
+    rows = pipeline.data_quality(args.year, args.plan, ctx, args.threshold, args.min_peers)
+    if args.json:
+        _print_json([r.to_dict() for r in rows])
+        return 0
+    names = {c.code: c.name for c in ctx.catalog.concepts.values()}
+    if args.csv:
+        sys.stdout.write("\ufeff")  # Excel opens UTF-8 right only with the BOM
+        writer = csv.writer(sys.stdout)
+        writer.writerow(QUALITY_HEADERS)
+        writer.writerows(quality_lines(rows, ctx.regions, names))
+        return 0
+    for r in rows:
+        print(f"{r.score:+7.1f}  {r.region_code} {ctx.regions.name(r.region_code)}  "
+              f"{r.indicator_code} {names.get(r.indicator_code, '')}  本年值 {r.value:g}  "
+              f"{r.reason}")
+    print(f"{args.year} 年{f' {args.plan}' if args.plan else ''}：{len(rows)} 条数据质量提示"
+          "（供审核参考，不影响数据接收）")
+    return 0
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from planstats.review import LABELS
 
@@ -196,6 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the published ones are not touched): 2025-03-01 (end of that day), "
                    "2025-03-01T12:00 (Beijing time) or with an offset, 2025-03-01T04:00Z")
     p.set_defaults(func=cmd_rollup)
+
+    p = sub.add_parser("quality", help="values far from their peers or their past, for review")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--plan")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", action="store_true")
+    p.add_argument("--threshold", type=float,
+                   help="|modified z| beyond which a value is listed (PLANSTATS_QUALITY_THRESHOLD)")
+    p.add_argument("--min-peers", type=int,
+                   help="reporting counties a peer group needs (PLANSTATS_QUALITY_MIN_PEERS)")
+    p.set_defaults(func=cmd_quality)
 
     p = sub.add_parser("review", help="reviewer decisions on submissions")
     review_sub = p.add_subparsers(dest="action", required=True)

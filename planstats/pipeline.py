@@ -1,7 +1,8 @@
 """One function per DAG task; the CLI calls the same functions.
 
 A county file walks: scan_inbox → check (read, structure, expectations) → load → archive or
-quarantine, with its report beside it and a receipt in the county's folder.
+quarantine, with its report beside it and a receipt in the county's folder. A file in the
+county's 预审 folder walks scan_prechecks → precheck: the same checks, nothing loaded.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from planstats import clock, gxkit, load, publish, review, rollup, templates, validate
+from planstats import clock, gxkit, load, publish, quality, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.regions import RegionTree, regions_from
@@ -31,6 +32,8 @@ from planstats.settings import Settings
 from planstats.warehouse import Warehouse, reader_for, warehouse_for
 
 RECEIPTS = "回执"
+# <inbox>/<region>/预审/: checked like a submission, answered in 回执/, never loaded
+PRECHECK = "预审"
 log = logging.getLogger(__name__)
 
 
@@ -65,32 +68,53 @@ def scan_inbox(ctx: Context | None = None, now: float | None = None) -> list[str
     Links, paths that resolve outside the inbox and names that cannot be archived are left
     where they are, never followed or read; the county finds why in its receipts folder.
     """
-    from planstats.intake import landing_problem
+    return _landed(ctx or context(), now)[0]
 
-    ctx = ctx or context()
+
+def scan_prechecks(ctx: Context | None = None, now: float | None = None) -> list[str]:
+    """Files in ``<inbox>/<region>/预审/`` that have stopped changing, oldest first."""
+    return _landed(ctx or context(), now)[1]
+
+
+def _landed(ctx: Context, now: float | None) -> tuple[list[str], list[str]]:
+    """(submissions, pre-checks) ready to read; one notice per county of what stays unread."""
     inbox = ctx.settings.inbox
     if not inbox.is_dir():
-        return []
+        return [], []
     now = time.time() if now is None else now
-    found = []
+    found: tuple[list[tuple[float, str]], list[tuple[float, str]]] = ([], [])
     for folder in sorted(p for p in inbox.iterdir() if p.is_dir() and not p.is_symlink()):
         if folder.name not in ctx.regions:
             _notice_unknown_folder(folder)
             continue
-        left = []
-        for path in folder.iterdir():
-            if (path.is_symlink() or not path.is_file() or path.name.startswith((".", "~$"))
-                    or path.suffix.lower() not in SUFFIXES):
+        left: list[tuple[str, str]] = []
+        pre = folder / PRECHECK
+        for kind, where in enumerate((folder, pre)):
+            if where is pre and (pre.is_symlink() or not pre.is_dir()):
                 continue
-            problem = landing_problem(path, inbox)
-            if problem:
-                left.append((_display_name(path.name), problem))
-                continue
-            stat = path.stat()
-            if now - stat.st_mtime >= ctx.settings.stable_seconds:
-                found.append((stat.st_mtime, str(path)))
+            for stamp, path in _stable_files(where, ctx, now, left):
+                found[kind].append((stamp, path))
         _notice_left(folder, left)
-    return [p for _, p in sorted(found)]
+    return [p for _, p in sorted(found[0])], [p for _, p in sorted(found[1])]
+
+
+def _stable_files(folder: Path, ctx: Context, now: float,
+                  left: list[tuple[str, str]]) -> Iterator[tuple[float, str]]:
+    """(mtime, path) of the files in ``folder`` that may be read; why the others may not."""
+    from planstats.intake import landing_problem
+
+    for path in folder.iterdir():
+        if (path.is_symlink() or not path.is_file() or path.name.startswith((".", "~$"))
+                or path.suffix.lower() not in SUFFIXES):
+            continue
+        problem = landing_problem(path, ctx.settings.inbox)
+        if problem:
+            shown = _display_name(path.name)
+            left.append((f"{PRECHECK}/{shown}" if folder.name == PRECHECK else shown, problem))
+            continue
+        stat = path.stat()
+        if now - stat.st_mtime >= ctx.settings.stable_seconds:
+            yield stat.st_mtime, str(path)
 
 
 LEFT_NOTICE = "未能读取的文件.txt"
@@ -156,7 +180,10 @@ CHUNK_VALUES = 50_000
 
 
 def _read(path: Path, ctx: Context, limits: Limits) -> Submission:
-    folder = path.parent.name if path.parent.parent == ctx.settings.inbox else None
+    inbox, parent = ctx.settings.inbox, path.parent
+    if parent.name == PRECHECK and parent.parent.parent == inbox:
+        parent = parent.parent  # a pre-check belongs to the county whose folder holds 预审/
+    folder = parent.name if parent.parent == inbox else None
     return read_submission(path, folder, limits)
 
 
@@ -325,6 +352,54 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context,
     return years
 
 
+def precheck(paths: list[str] | None = None, ctx: Context | None = None) -> list[dict[str, Any]]:
+    """Pre-check the files of ``<inbox>/<region>/预审/``: the checks of ingest, nothing loaded.
+
+    The county gets the report, the marked-up copy and a receipt in ``回执/``; the file is kept
+    in the 预审 archive (``<archive>/预审/<region>/``), never loaded and never deleted.
+    """
+    from planstats import annotate
+
+    ctx = ctx or context()
+    outcomes = []
+    for name in paths if paths is not None else scan_prechecks(ctx):
+        path = Path(name)
+        try:
+            item = check([path], ctx, gx_project=None)[0]
+        except FileNotFoundError:  # gone before it could be read: nothing to report to anyone
+            continue
+        sub = item.submission
+        item.summary = load.compare_with_current(ctx.warehouse, item)
+        target = (ctx.settings.archive / PRECHECK / (sub.folder or "unknown-region")
+                  / f"{_stamp()}_{path.name}")
+        report = target.with_name(target.name + ".report.html")
+        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, load.now(),
+                                        precheck=True)
+        _move(path, target)
+        marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name,
+                                          precheck=True)
+        receipt = _precheck_receipts(path, item, report, marked, target.name)
+        outcomes.append({**item.to_dict(), "precheck": True, "stored_path": str(target),
+                         "report": str(report), "annotated": str(marked) if marked else None,
+                         "receipt": str(receipt) if receipt else None})
+    return outcomes
+
+
+def _precheck_receipts(path: Path, item: validate.Checked, report: Path, marked: Path | None,
+                       stored: str) -> Path | None:
+    """Report, marked-up copy and receipt of a pre-check in the county's 回执 folder."""
+    receipts = _receipts(path.parent.parent)
+    if receipts is None:
+        return None
+    stem = f"{path.stem}.{PRECHECK}"
+    shutil.copyfile(report, receipts / f"{stem}报告.html")
+    if marked:
+        shutil.copyfile(marked, receipts / (stem + marked.name.removeprefix(stored)))
+    receipt = receipts / f"{stem}回执.txt"
+    receipt.write_text(publish.precheck_receipt(item, path.name, load.now()), encoding="utf-8")
+    return receipt
+
+
 def _move(source: Path, target: Path) -> None:
     """Move a county file whole or not at all: never a partial copy left behind."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -402,9 +477,22 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
         rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
         complete = rollup.completeness(ctx.warehouse, plan, year, conn)
         history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
+    findings = data_quality(year, plan_code, ctx)
     paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
-                                     as_of)
+                                     as_of, findings)
     return {kind: str(path) for kind, path in paths.items()}
+
+
+def data_quality(year: int, plan_code: str | None = None, ctx: Context | None = None,
+                 threshold: float | None = None, min_peers: int | None = None,
+                 ) -> list[quality.QualityRow]:
+    """Values far from their peers or their past, for reviewers: warnings, nothing written."""
+    ctx = ctx or context()
+    plan = ctx.catalog.plan(plan_code) if plan_code else None
+    return quality.analyse(
+        ctx.warehouse, ctx.catalog, ctx.regions, year, plan,
+        ctx.settings.quality_threshold if threshold is None else threshold,
+        ctx.settings.quality_min_peers if min_peers is None else min_peers)
 
 
 def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accepted",
@@ -440,17 +528,19 @@ def plans_of_year(year: int, ctx: Context | None = None) -> list[str]:
 
 
 def make_template(region_code: str, year: int, out: Path, ctx: Context | None = None) -> Path:
-    """The pre-filled workbook for one county and year, with last year's values where known."""
+    """The pre-filled workbook for one county and year, with last year's values where known and
+    the county's past years for the workbook's own history check."""
     ctx = ctx or context()
     if region_code not in ctx.regions:
         raise ValueError(f"未知的行政区划代码：{region_code}")
     plans = ctx.catalog.plans_for(ctx.regions.ancestors(region_code), year)
     if not plans:
         raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
-    last = {r["indicator_code"]: r["value"] for r in ctx.warehouse.rows(
-        "report/current_values", region_code=region_code, year=year - 1)
-        if r["region_code"] == region_code}
-    return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out, last)
+    past = validate.history_from(ctx.warehouse.rows(
+        "report/history_values", region_code=region_code, year=year))
+    history = {code: years for (region, code), years in past.items() if region == region_code}
+    return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out,
+                                    history)
 
 
 def review_list(year: int, review_status: str | None = None,

@@ -12,9 +12,10 @@ from typing import Any
 
 from planstats import clock
 from planstats.catalog import Catalog, Plan
+from planstats.quality import METHOD_LABELS, QualityRow
 from planstats.regions import RegionTree
 from planstats.review import LABELS as REVIEW_LABELS
-from planstats.rollup import Completeness, StatRow
+from planstats.rollup import BEIJING, Completeness, StatRow
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
@@ -24,6 +25,18 @@ ADVICE = {
     "accepted_with_warnings": "数据已接收入库。带“提示”的数值标为“待核实”：请核对，"
                               "确认无误的在“说明”列写明原因后重新提交。",
     "rejected": "文件未入库。请按问题清单逐项修改后重新放入共享文件夹；本次提交的数据均未生效。",
+}
+# A pre-check (预审) is never loaded, whatever it finds.
+PRECHECK_LABELS = {"accepted": "预审通过", "accepted_with_warnings": "预审通过（有提示）",
+                   "rejected": "预审未通过"}
+PRECHECK_ADVICE = {
+    "accepted": "这是预审结果，数据没有入库。正式报送时请把文件放入本县文件夹"
+                "（不是“预审”文件夹）。",
+    "accepted_with_warnings": "这是预审结果，数据没有入库。带“提示”的数值请核对，确认无误的在"
+                              "“说明”列写明原因；正式报送时请把文件放入本县文件夹"
+                              "（不是“预审”文件夹）。",
+    "rejected": "这是预审结果，数据没有入库。正式报送会被退回：请按问题清单逐项修改，"
+                "可再次放入“预审”文件夹检查，通过后放入本县文件夹正式报送。",
 }
 
 
@@ -45,8 +58,11 @@ def _environment(templates: Path):
 
 
 def write_submission_report(checked: Checked, regions: RegionTree, catalog: Catalog,
-                            html_path: Path, processed_at: datetime | str) -> Path:
+                            html_path: Path, processed_at: datetime | str,
+                            precheck: bool = False) -> Path:
+    """The county's report on one file; ``precheck`` for a 预审 file, which is never loaded."""
     sub = checked.submission
+    labels, advice = (PRECHECK_LABELS, PRECHECK_ADVICE) if precheck else (STATUS_LABELS, ADVICE)
     issues = []
     for issue in sorted_issues(checked.issues):
         item = issue.to_dict()
@@ -57,7 +73,8 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
         "region_name": regions.name(sub.region_code or sub.folder),
         "year": sub.year, "file_name": sub.path.name, "received_at": sub.received_at,
         "processed_at": processed_at, "status": checked.status,
-        "status_label": STATUS_LABELS[checked.status], "advice": ADVICE[checked.status],
+        "status_label": labels[checked.status], "advice": advice[checked.status],
+        "report_name": "预审报告" if precheck else "审核报告",
         "summary": checked.summary, "issues": issues,
         "errors": sum(i["severity"] == "error" for i in issues),
         "warnings": sum(i["severity"] == "warning" for i in issues),
@@ -68,6 +85,17 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
     html_path.with_suffix(".json").write_text(
         json.dumps(checked.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
     return html_path
+
+
+def precheck_receipt(checked: Checked, file_name: str, processed_at: str) -> str:
+    """The plain-text receipt of a pre-check, for the county's 回执 folder."""
+    errors = sum(i.severity == "error" for i in checked.issues)
+    warnings = len(checked.issues) - errors
+    shown = datetime.fromisoformat(processed_at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+    return (f"预审回执\n\n文件：{file_name}\n处理时间：{shown}（北京时间）\n"
+            f"结果：{PRECHECK_LABELS[checked.status]}（错误 {errors} 个，提示 {warnings} 个）\n\n"
+            f"{PRECHECK_ADVICE[checked.status]}\n\n详细问题见同名的“预审报告.html”"
+            f"{'和“预审.批注.xlsx”' if checked.issues else ''}。原文件已由系统存档，没有删除。\n")
 
 
 def _href(target: str | Path | None, page: Path) -> str | None:
@@ -118,6 +146,11 @@ METHODS = (
                "据此在期中判断进度是否滞后。"),
     ("报送情况", "应报地区为规划范围内的县级单位；按时指首次报送时间不晚于规划规定的截止日"
                "（默认次年1月31日，北京时间）。"),
+    ("数据质量", "“数据质量”表列出明显偏离同类或本县往年的数值，供审核参考，不退回、不影响统计："
+               "与同市（州）各县、与全省各县比较用修正Z值 0.6745×(本年值−中位数)÷中位数绝对离差"
+               "（过半数县数值相同时用 1.253314×平均绝对离差代替），绝对值超过阈值（默认 3.5）"
+               "且同组报送县数不少于下限（默认 5 个）时列出；与本县往年比较，超出往年均值±3倍标准差"
+               "（至少 3 个往年）时列出。"),
     ("数据来源", "各县（市、区）报送的规划指标年度统计表；"
                "指标目录取自各规划文本（见 planstats catalog）。"),
 )
@@ -263,7 +296,8 @@ def dashboard_name(basis: str) -> str:
 def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: RegionTree,
                      out_dir: Path, complete: Completeness | None = None,
                      history: dict[str, dict[int, dict[str, Any]]] | None = None,
-                     basis: str = "accepted", as_of: datetime | None = None) -> dict[str, Path]:
+                     basis: str = "accepted", as_of: datetime | None = None,
+                     quality: list[QualityRow] | None = None) -> dict[str, Path]:
     """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON."""
     from openpyxl import Workbook
     from openpyxl.chart import BarChart, Reference
@@ -346,6 +380,13 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                ["行政区划代码", "地区", "已报送", "按时", "首次报送时间（北京时间）", "文件数",
                 "退回文件数", "审核状态"], lines, [12, 16, 14, 8, 26, 8, 10, 10])
 
+    if quality is not None:
+        names = {i.code: i.name for i in plan.indicators}
+        _sheet(wb, QUALITY_SHEET, f"{plan.short_name} {year}年度数据质量分析（供审核参考）",
+               f"共 {len(quality)} 条，按偏离程度排序；只是提示，不影响数据接收。方法见“说明”表。",
+               list(QUALITY_HEADERS), quality_lines(quality, regions, names),
+               list(QUALITY_WIDTHS), wrap=QUALITY_HEADERS.index("原因") + 1)
+
     _sheet(wb, "说明", f"{plan.short_name} 规划指标年度统计 · 方法说明",
            f"规划：{plan.name}（{plan.region_code}，{plan.period_start}–{plan.period_end}）",
            ["项目", "说明"], [list(m) for m in METHODS], [14, 100], wrap=2)
@@ -360,6 +401,27 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                              for line in _table(plan, by_code))
     _write_rows_json(rows, paths["json"])
     return paths
+
+
+QUALITY_SHEET = "数据质量"
+QUALITY_HEADERS = ("序号", "行政区划代码", "地区", "所属市（州）", "指标代码", "指标", "本年值",
+                   "比较对象", "中位数", "偏离程度", "原因", "县的说明")
+QUALITY_WIDTHS = (6, 12, 12, 12, 10, 36, 10, 18, 10, 9, 60, 24)
+
+
+def quality_lines(rows: list[QualityRow], regions: RegionTree,
+                  indicator_names: dict[str, str]) -> list[list[Any]]:
+    """The data-quality findings as table lines, the county and indicator named."""
+    out = []
+    for seq, r in enumerate(rows, start=1):
+        city = regions[r.region_code].parent if r.region_code in regions else None
+        out.append([seq, r.region_code, regions.name(r.region_code),
+                    regions.name(city) if city else "", r.indicator_code,
+                    indicator_names.get(r.indicator_code, r.indicator_code), round(r.value, 4),
+                    METHOD_LABELS[r.method],
+                    None if r.peer_median is None else round(r.peer_median, 4),
+                    round(r.score, 1), r.reason, r.note or ""])
+    return out
 
 
 def _write_rows_json(rows: list[StatRow], path: Path) -> None:

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     max_parallel: int = Field(default=2, ge=1)  # mapped Airflow tasks at a time
     allow_purge: bool = False  # `planstats purge` is for test warehouses only
     reviewer_regions: dict[str, list[str]] | None = None  # user → regions they may decide for
+    quality_threshold: float = Field(default=3.5, gt=0)  # |modified z| that stands out
+    quality_min_peers: int = Field(default=5, ge=2)  # reporting counties a peer group needs
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

@@ -4,19 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from planstats import selfcheck
 from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
 from planstats.regions import RegionTree
 from planstats.sheets import fit_to_page_width, row_height
 
 HEADER_ROW = 3
+SELF_CHECK = "自查"
 DATA_HEADERS = ("指标代码", "指标名称", "单位", "目标值", "本年值", "分子", "分母", "说明",
-                "上年值", "分子含义", "分母含义", "所属规划")
-WIDTHS = (10, 44, 8, 18, 12, 12, 12, 30, 10, 34, 26, 28)
+                SELF_CHECK, "上年值", "分子含义", "分母含义", "所属规划")
+WIDTHS = (10, 44, 8, 18, 12, 12, 12, 30, 44, 10, 34, 26, 28)
+WRAPPED = ("指标名称", "目标值", "说明", SELF_CHECK, "分子含义", "分母含义", "所属规划")
+# Hidden helper columns right of the table: the 自查 counts and text, then one flag per check.
+ERRORS, WARNINGS, MISSING, CHECK_TEXT, FLAG = (
+    "自查错误数", "自查待说明数", "自查未填数", "自查文字", "自查项")
+SUMMARY_CELL = "E2"
 INPUT_FILL = "FFF2CC"
 LOCKED_FILL = "F2F2F2"
 HEADER_FILL = "1F4E79"
+ERROR_FILL, WARNING_FILL, PASS_FONT = "FFC7CE", "FFD966", "38761D"
+PASS = "通过"
 
 
 @dataclass(frozen=True)
@@ -52,18 +62,25 @@ GUIDE = (
     "不是各地百分比的平均。满意度类指标在“分母”填写受访人数，作为加权平均的权重。",
     "五、确无数据的指标，“本年值”留空，并在“说明”列写明原因；数值变化较大或超出常规范围的，"
     "请在“说明”列说明原因，否则将标为“待核实”。",
-    "六、提交前可自行检查：planstats validate 文件名.xlsx（只检查，不入库）。",
-    "七、同一年度重复提交时，以最新一次通过审核的文件为准，历次提交均保留备查。",
+    "六、“指标数据”表的“自查”列随填写自动检查，规则与系统审核相同：红色为错误，必须修改；"
+    "黄色为提示，请核对，无误的在“说明”列写明原因。表头上方一行汇总还有几处需要修改。"
+    "自查只是帮助，以系统回复的审核报告为准。",
+    "七、提交前也可以预审：把文件放入本县共享文件夹中的“预审”文件夹，系统在下一轮接收时按正式审核"
+    "同样的规则检查，并在“回执”文件夹中回复审核报告和标注了问题的副本；预审的文件不入库，"
+    "检查后移入预审存档，不会删除。",
+    "八、同一年度重复提交时，以最新一次通过审核的文件为准，历次提交均保留备查。",
 )
 
 
 def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], region_code: str,
-                   year: int, path: Path, last_year: dict[str, float] | None = None) -> Path:
+                   year: int, path: Path,
+                   history: dict[str, dict[int, float]] | None = None) -> Path:
+    """The county's workbook; ``history`` (indicator → year → value) fills 上年值 and the 自查
+    column's history range."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    last_year = last_year or {}
     rows = template_rows(catalog, plans, region_code)
     version = template_version(row.entry for row in rows)
     region_name = regions.name(region_code)
@@ -120,26 +137,31 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = border
         ws.column_dimensions[cell.column_letter].width = width
+    history = history or {}
+    place = {name: i for i, name in enumerate(DATA_HEADERS, start=1)}
+    editable = {"本年值", "说明"}
     for r, item in enumerate(rows, start=HEADER_ROW + 1):
         c, entry = item.concept, item.entry
-        needs_num = c.aggregation == "ratio"
-        needs_den = c.aggregation in ("ratio", "weighted_mean")
-        cells = [c.code, c.name, entry.unit, item.targets, None, None, None, None,
-                 entry.entered(last_year.get(c.code)), c.numerator or "", c.denominator or "",
-                 item.plans]
-        for col, value in enumerate(cells, start=1):
-            cell = ws.cell(row=r, column=col, value=value)
+        past = history.get(c.code, {})
+        cells = dict(zip(DATA_HEADERS, [
+            c.code, c.name, entry.unit, item.targets, None, None, None, None, None,
+            entry.entered(past.get(year - 1)), c.numerator or "", c.denominator or "", item.plans],
+            strict=True))
+        for name, value in cells.items():
+            cell = ws.cell(row=r, column=place[name], value=value)
             cell.border = border
-            cell.alignment = Alignment(vertical="center", wrap_text=col in (2, 4, 8, 10, 11, 12))
-            editable_cell = col in (5, 8) or (col == 6 and needs_num) or (col == 7 and needs_den)
-            if editable_cell:
+            cell.alignment = Alignment(vertical="center", wrap_text=name in WRAPPED)
+            if (name in editable or (name == "分子" and c.needs_numerator)
+                    or (name == "分母" and c.needs_denominator)):
                 cell.protection = unlocked
                 cell.fill = input_fill
-            else:
+            elif name != SELF_CHECK:
                 cell.fill = locked_fill
-        wrapped = [(cells[i - 1], WIDTHS[i - 1]) for i in (2, 4, 10, 11, 12)]
-        ws.row_dimensions[r].height = row_height(wrapped)
+        cells[SELF_CHECK] = selfcheck.blank_text(c)
+        ws.row_dimensions[r].height = row_height(
+            [(cells[name], WIDTHS[place[name] - 1]) for name in WRAPPED])
         _add_validation(ws, DataValidation, entry, r)
+    _self_check(ws, catalog, plans, rows, year, history)
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
     fit_to_page_width(ws, title_rows=f"{HEADER_ROW}:{HEADER_ROW}")
     ws.protection.sheet = True
@@ -149,6 +171,64 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[TemplateRow],
+                year: int, history: dict[str, dict[int, float]]) -> None:
+    """The 自查 column, its hidden helper columns and the summary line (see planstats.selfcheck)."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    letters = {name: get_column_letter(i) for i, name in enumerate(DATA_HEADERS, start=1)}
+    first, last = HEADER_ROW + 1, HEADER_ROW + len(rows)
+    cells = {item.concept.code: selfcheck.RowCells(
+        r, item.concept, letters,
+        selfcheck.history_of(history.get(item.concept.code, {}), year, item.concept))
+        for r, item in enumerate(rows, start=first)}
+    rules = selfcheck.rule_checks(plans, catalog, cells)
+    checks = {code: [*selfcheck.read_checks(c), *selfcheck.value_checks(c), *rules.get(code, [])]
+              for code, c in cells.items()}
+    helpers = [ERRORS, WARNINGS, MISSING, CHECK_TEXT,
+               *(f"{FLAG}{i}" for i in range(1, max(map(len, checks.values()), default=0) + 1))]
+    base = len(DATA_HEADERS) + 1
+    column = {name: get_column_letter(base + i) for i, name in enumerate(helpers)}
+    for name, letter in column.items():
+        ws[f"{letter}{HEADER_ROW}"] = name
+        ws.column_dimensions[letter].hidden = True
+    for code, c in cells.items():
+        r = c.row
+        flags = [f"{column[f'{FLAG}{i}']}{r}" for i in range(1, len(checks[code]) + 1)]
+        formulas = selfcheck.combine(c, checks[code], flags)
+        for ref, formula in zip(flags, formulas.flags, strict=True):
+            ws[ref] = "=" + formula
+        ws[f"{column[ERRORS]}{r}"] = "=" + formulas.errors
+        ws[f"{column[WARNINGS]}{r}"] = "=" + formulas.warnings
+        ws[f"{column[MISSING]}{r}"] = "=" + formulas.missing
+        text = f"{column[CHECK_TEXT]}{r}"
+        ws[text] = "=" + formulas.text
+        ws[c.ref(SELF_CHECK)] = f'=IF({text}="",{selfcheck.quote(PASS)},LEFT({text},LEN({text})-1))'
+    errors, warnings, missing = (f"{column[n]}{first}:{column[n]}{last}"
+                                 for n in (ERRORS, WARNINGS, MISSING))
+    ws[SUMMARY_CELL] = selfcheck.summary_formula(errors, warnings, missing)
+    ws[SUMMARY_CELL].font = Font(bold=True, size=12)
+    red = PatternFill("solid", bgColor=ERROR_FILL)
+    yellow = PatternFill("solid", bgColor=WARNING_FILL)
+    green = Font(color=PASS_FONT, bold=True)
+    area = f"{letters[SELF_CHECK]}{first}:{letters[SELF_CHECK]}{last}"
+    ws.conditional_formatting.add(area, FormulaRule(
+        formula=[f"${column[ERRORS]}{first}>0"], fill=red, stopIfTrue=True))
+    ws.conditional_formatting.add(area, FormulaRule(
+        formula=[f"${column[WARNINGS]}{first}+${column[MISSING]}{first}>0"], fill=yellow,
+        stopIfTrue=True))
+    ws.conditional_formatting.add(area, FormulaRule(
+        formula=[f'${letters[SELF_CHECK]}{first}={selfcheck.quote(PASS)}'], font=green))
+    ws.conditional_formatting.add(SUMMARY_CELL, FormulaRule(
+        formula=[f"SUM({errors})>0"], fill=red, stopIfTrue=True))
+    ws.conditional_formatting.add(SUMMARY_CELL, FormulaRule(
+        formula=[f"SUM({warnings})+SUM({missing})>0"], fill=yellow, stopIfTrue=True))
+    ws.conditional_formatting.add(SUMMARY_CELL, FormulaRule(
+        formula=[f"SUM({errors})+SUM({warnings})+SUM({missing})=0"], font=green))
 
 
 def _add_validation(ws, data_validation, entry: Entry, row: int) -> None:

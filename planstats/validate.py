@@ -96,8 +96,8 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
     """Region, year, ownership, template version, indicator rows; returns the plans that apply."""
     info_row = {k: int(v) for k, v in sub.info.items() if k.endswith("@row")}
     region = sub.info.get("行政区划代码", "")
-    where = {"sheet": "填报信息" if sub.kind == "xlsx" else sub.data_sheet,
-             "row": info_row.get("行政区划代码@row"), "column": "B" if sub.kind == "xlsx" else None}
+    where = {"sheet": "填报信息" if sub.is_workbook else sub.data_sheet,
+             "row": info_row.get("行政区划代码@row"), "column": "B" if sub.is_workbook else None}
     if not region:
         sub.fail("missing_region", "未填写行政区划代码。", "行政区划代码 is empty", **where)
         return []
@@ -138,7 +138,7 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
         return []
     sub.template_version = sub.info.get("模板版本") or None
     current = template_version(entries(plans, region).values())
-    if sub.kind == "xlsx" and sub.template_version != current:
+    if sub.is_workbook and sub.template_version != current:
         sub.fail("template_version",
                  f"模板版本“{sub.template_version or '无'}”已过期，请下载 {current} "
                  f"版模板（planstats template --region {region} --year {year}）重新填报。",

@@ -10,6 +10,7 @@ _PREFIX = re.compile(r"^(?:≥|≤|>=|<=|>|<|=|约|大约|不低于|不少于|�
 _SUFFIX = re.compile(r"(?:%|％|‰|以上|以下|以内|左右|个|人|次|平方米|万人|元|万元)$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+BLANK_TEXTS = ("", "-", "—", "/", "无")  # what a county types for "no value"
 
 
 class ValueParseError(ValueError):
@@ -35,7 +36,7 @@ def parse_number(raw: object) -> float | None:
             raise ValueParseError(str(raw))
         return value
     text = unicodedata.normalize("NFKC", str(raw)).strip().replace(" ", "").replace("−", "-")
-    if text in ("", "-", "—", "/", "无"):
+    if text in BLANK_TEXTS:
         return None
     text = _PREFIX.sub("", text)
     for _ in range(2):

@@ -22,6 +22,7 @@ from planstats import pipeline
 from planstats.intake import DELIMITERS, Limits, Submission, read_submission
 from planstats.values import ValueParseError, parse_number
 from tests.corpus import ACCEPTED, CASES, CSV_HEADER, distinct, measure, write_corpus
+from tests.office import convert, office_profile  # noqa: F401  (fixture)
 
 ENYANG = "511903"
 SECONDS = 10  # generous for a loaded CI machine; the corpus reads in well under a second each
@@ -43,8 +44,9 @@ class Corpus:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    """One good 恩阳区 2023 workbook and every malformed file made from it, once per module."""
+def corpus(tmp_path_factory: pytest.TempPathFactory, office_profile: Path) -> Corpus:  # noqa: F811
+    """One good 恩阳区 2023 workbook, the .xls and .ods LibreOffice saves from it, and every
+    malformed file made from them, once per module."""
     from planstats.samples import fill_workbook
     from tests.conftest import good_values
 
@@ -58,7 +60,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         pipeline.make_template(ENYANG, 2023, good, ctx)
         fill_workbook(good, good_values(ctx, ENYANG, 2023), reporter="测试")
         folder = base / "files"
-        write_corpus(folder, good, ctx.settings.max_file_mb)
+        saved = convert([good], base / "saved", office_profile, "xls")
+        saved += convert([good], base / "saved", office_profile, "ods")
+        write_corpus(folder, good, ctx.settings.max_file_mb,
+                     {path.suffix.lstrip("."): path for path in saved})
     assert distinct(folder, list(CASES)), "batch files must differ, or ingest sees duplicates"
     return Corpus(folder, good)
 
@@ -112,7 +117,9 @@ def test_formula_messages_quote_the_formula_and_ask_for_typed_values(corpus):
 @pytest.mark.parametrize("name", ["far-cell.xlsx", "prefixed-far-cell.xlsx",
                                   "unreferenced-wide.xlsx", "wide.xlsx", "bomb-size.xlsx",
                                   "bomb-lying.xlsx", "many-rows.xlsx", "million-rows.csv",
-                                  "long-cell.xlsx", "entities.xlsx", "big.csv"])
+                                  "long-cell.xlsx", "entities.xlsx", "big.csv",
+                                  "far-dimensions.xls", "far-cell.xls", "sst-bomb.xls",
+                                  "loop.xls", "far-cell.ods", "wide.ods", "bomb-size.ods"])
 def test_dangerous_files_stay_within_bounded_memory(corpus, name):
     """In a fresh process under a 1 GB address-space limit: the unchecked reader would try to
     allocate hundreds of GB for far-cell.xlsx and abort the whole worker."""
@@ -164,7 +171,9 @@ def test_one_ingest_loads_the_good_file_in_full_beside_the_whole_corpus(ctx, cor
 
 REFUSED_UNREAD = ("many-rows.xlsx", "far-cell.xlsx", "prefixed-far-cell.xlsx",
                   "unreferenced-wide.xlsx", "wide.xlsx", "bomb-size.xlsx", "bomb-members.xlsx",
-                  "bomb-lying.xlsx", "entities.xlsx", "macro-renamed.xlsx")
+                  "bomb-lying.xlsx", "entities.xlsx", "macro-renamed.xlsx", "loop.xls",
+                  "far-dimensions.xls", "far-cell.xls", "sst-bomb.xls", "encrypted.xls",
+                  "far-cell.ods", "wide.ods", "entities.ods", "bomb-size.ods", "macro.ods")
 
 
 def test_intake_says_which_refused_files_it_never_parsed(corpus):

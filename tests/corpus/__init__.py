@@ -1,4 +1,5 @@
-"""Malformed county files, generated at test time from one good workbook.
+"""Malformed county files, generated at test time from one good workbook (and the .xls and .ods
+LibreOffice saves from it).
 
 ``write_corpus(folder, good)`` writes every case into ``folder`` and returns what each should
 come to: a rule the file is rejected with, or ``accepted`` where reading it is meaningful. Every
@@ -228,14 +229,189 @@ def _bomb_lying(good: Path, target: Path) -> None:
     target.write_bytes(bytes(raw))
 
 
+# legacy Excel and OpenDocument ---------------------------------------------------------------
+# Written here from [MS-CFB], [MS-XLS] and OpenDocument 1.2 independently of planstats.intake.
+
+
+def _ole_streams(data: bytes) -> dict[str, tuple[int, list[int]]]:
+    """Stream name → (directory entry offset, file offsets of its sectors), for files whose
+    FAT fits the header's 109 DIFAT slots (every test file does)."""
+    shift = struct.unpack("<H", data[30:32])[0]
+    size = 1 << shift
+    fat_count, first_dir = struct.unpack("<LL", data[44:52])
+    fat: list[int] = []
+    for sector in struct.unpack("<109L", data[76:512])[:fat_count]:
+        at = (sector + 1) * size
+        fat += struct.unpack(f"<{size // 4}L", data[at:at + size])
+
+    def chain(start: int) -> list[int]:
+        out = []
+        while start < 0xFFFFFFFA:
+            out.append((start + 1) * size)
+            start = fat[start]
+        return out
+
+    streams = {}
+    for block in chain(first_dir):
+        for at in range(block, block + size, 128):
+            length = struct.unpack("<H", data[at + 64:at + 66])[0]
+            name = data[at:at + max(length - 2, 0)].decode("utf-16-le")
+            start, stream_size = struct.unpack("<LL", data[at + 116:at + 124])
+            if data[at + 66] == 2 and stream_size >= 4096:  # a stream in regular sectors
+                streams[name] = (at, chain(start))
+    return streams
+
+
+class _Stream:
+    """The Workbook stream of an .xls, patched in place through its sectors."""
+
+    def __init__(self, data: bytes) -> None:
+        self.raw = bytearray(data)
+        self.entry, self.sectors = _ole_streams(data)["Workbook"]
+        self.size = 1 << struct.unpack("<H", data[30:32])[0]
+
+    def _at(self, offset: int) -> int:
+        return self.sectors[offset // self.size] + offset % self.size
+
+    def read(self, offset: int, length: int) -> bytes:
+        return bytes(self.raw[self._at(offset + i)] for i in range(length))
+
+    def write(self, offset: int, data: bytes) -> None:
+        for i, byte in enumerate(data):
+            self.raw[self._at(offset + i)] = byte
+
+    def records(self) -> list[tuple[int, int, int]]:
+        """(offset, type, length) of every record."""
+        out, at = [], 0
+        total = len(self.sectors) * self.size
+        while at + 4 <= total:
+            kind, length = struct.unpack("<HH", self.read(at, 4))
+            if kind == 0 and length == 0:
+                break  # padding after the last record
+            out.append((at, kind, length))
+            at += 4 + length
+        return out
+
+    def first(self, kind: int, nth: int = 0) -> int:
+        return [at for at, k, _ in self.records() if k == kind][nth]
+
+
+def _xls_edit(edit: Callable[[_Stream], None]) -> Writer:
+    def write(src: Source, path: Path) -> None:
+        stream = _Stream(src.xls)
+        edit(stream)
+        path.write_bytes(bytes(stream.raw))
+    return write
+
+
+def _far_dimensions(s: _Stream) -> None:
+    """DIMENSIONS of every sheet claim a billion rows (the reader sizes its grid by them)."""
+    for at, kind, _ in s.records():
+        if kind == 0x0200:
+            s.write(at + 8, struct.pack("<L", 1_000_000_000))
+
+
+def _far_xls_cell(s: _Stream) -> None:
+    """The last NUMBER cell moved to row 65536, column IV (the last BIFF8 cell)."""
+    at = [a for a, k, _ in s.records() if k == 0x0203][-1]
+    s.write(at + 4, struct.pack("<HH", 65535, 255))
+
+
+def _sst_bomb(s: _Stream) -> None:
+    s.write(s.first(0x00FC) + 8, struct.pack("<L", 0x7FFFFFFF))
+
+
+def _filepass(s: _Stream) -> None:
+    """The record after the workbook's BOF becomes FILEPASS: the workbook is encrypted."""
+    s.write(s.records()[1][0], struct.pack("<H", 0x002F))
+
+
+def _looping_chain(s: _Stream) -> None:
+    """The Workbook stream's sector chain points back at its own start."""
+    data = s.raw
+    fat_first = struct.unpack("<L", data[76:80])[0]
+    start = struct.unpack("<L", data[s.entry + 116:s.entry + 120])[0]
+    second = s.sectors[1] // s.size - 1
+    at = (fat_first + 1) * s.size + 4 * second
+    data[at:at + 4] = struct.pack("<L", start)
+
+
+def _not_a_workbook_stream(s: _Stream) -> None:
+    """The Workbook stream renamed, as in a Word document renamed to .xls."""
+    name = "WordDocument".encode("utf-16-le") + b"\0\0"
+    s.raw[s.entry:s.entry + 66] = name.ljust(64, b"\0") + struct.pack("<H", len(name))
+
+
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_ODS_FAR_ROW = ('<table:table-row table:number-rows-repeated="1048576"><table:table-cell '
+                'office:value-type="float" office:value="1" table:number-columns-repeated="1024">'
+                "<text:p>1</text:p></table:table-cell></table:table-row>")
+_ODS_WIDE_ROW = ('<table:table-row><table:table-cell office:value-type="float" office:value="1" '
+                 'table:number-columns-repeated="200000"><text:p>1</text:p></table:table-cell>'
+                 "</table:table-row>")
+
+
+def _ods(change: Callable[[str, bytes], bytes | None], extra: dict[str, bytes] | None = None,
+         mimetype: bytes = ODS_MIMETYPE) -> Writer:
+    """Rewrite the good .ods part by part, its mimetype first and stored as ODF requires."""
+    def write(src: Source, path: Path) -> None:
+        with zipfile.ZipFile(io.BytesIO(src.ods)) as zin, zipfile.ZipFile(path, "w") as zout:
+            zout.writestr(zipfile.ZipInfo("mimetype"), mimetype, zipfile.ZIP_STORED)
+            for info in zin.infolist():
+                if info.filename == "mimetype":
+                    continue
+                data = change(info.filename, zin.read(info))
+                if data is not None:
+                    zout.writestr(info.filename, data, zipfile.ZIP_DEFLATED)
+            for name, data in (extra or {}).items():
+                zout.writestr(name, data, zipfile.ZIP_DEFLATED)
+    return write
+
+
+def _content(edit: Callable[[bytes], bytes]) -> Callable[[str, bytes], bytes]:
+    return lambda name, data: edit(data) if name == "content.xml" else data
+
+
+def _append_to_first_table(xml: str) -> Callable[[bytes], bytes]:
+    return lambda data: data.replace(b"</table:table>", xml.encode() + b"</table:table>", 1)
+
+
+def _first_row(xml: str) -> Callable[[bytes], bytes]:
+    return lambda data: data.replace(b"<table:table-row", xml.encode() + b"<table:table-row", 1)
+
+
+def _ods_entities(data: bytes) -> bytes:
+    at = data.index(b"<office:document-content")
+    return data[:at] + b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>' + data[at:]
+
+
+def _ods_bomb(src: Source, path: Path) -> None:
+    _ods(lambda _n, d: d)(src, path)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED, compresslevel=1) as zf, \
+            zf.open("Pictures/big.png", "w") as fh:
+        block = bytes(1 << 20)
+        for _ in range(200):
+            fh.write(block)
+
+
+def _encrypted_manifest(name: str, data: bytes) -> bytes:
+    if name != "META-INF/manifest.xml":
+        return data
+    return data.replace(b'manifest:full-path="content.xml"', b'manifest:full-path="content.xml">'
+                        b"<manifest:encryption-data/></manifest:file-entry><manifest:file-entry "
+                        b'manifest:full-path="x"', 1)
+
+
 @dataclass(frozen=True)
 class Source:
-    """The good workbook every case is made from."""
+    """The good workbook every case is made from, and what LibreOffice saved from it."""
 
     good: Path
     data: bytes
     rows: list[list[str]]  # the same submission as CSV records
     max_file_mb: float
+    xls: bytes = b""
+    ods: bytes = b""
 
 
 Writer = Callable[[Source, Path], None]
@@ -322,15 +498,56 @@ CASES: tuple[Case, ...] = (
          lambda s, path: _bomb_lying(s.good, path)),
     Case("big.csv", "file_too_large", "1 MB over PLANSTATS_MAX_FILE_MB (sparse file)",
          lambda s, path: _sparse(path, int((s.max_file_mb + 1) * (1 << 20)))),
+    Case("saved.xls", ACCEPTED, "the good workbook re-saved as .xls by LibreOffice",
+         _bytes(lambda s: s.xls)),
+    Case("saved.ods", ACCEPTED, "the good workbook re-saved as .ods by LibreOffice",
+         _bytes(lambda s: s.ods)),
+    Case("xls-named.xlsx", ACCEPTED, "an .xls renamed to .xlsx: read as what it is",
+         _bytes(lambda s: s.xls), in_batch=False),
+    Case("truncated.xls", "file_unreadable", "first half of the .xls",
+         _bytes(lambda s: s.xls[:len(s.xls) // 2])),
+    Case("loop.xls", "file_unreadable", "the Workbook stream's sector chain loops",
+         _xls_edit(_looping_chain)),
+    Case("far-dimensions.xls", "too_many_rows", "DIMENSIONS claim 10^9 rows",
+         _xls_edit(_far_dimensions)),
+    Case("far-cell.xls", "sheet_too_large", "a cell at IV65536: a 16.7e6-cell range",
+         _xls_edit(_far_xls_cell)),
+    Case("sst-bomb.xls", "file_unreadable", "the string table claims 2^31 strings",
+         _xls_edit(_sst_bomb)),
+    Case("encrypted.xls", "file_unreadable", "FILEPASS: a password-protected .xls",
+         _xls_edit(_filepass)),
+    Case("word.xls", "file_type", "an OLE2 file without a Workbook stream (a .doc renamed)",
+         _xls_edit(_not_a_workbook_stream)),
+    Case("truncated.ods", "file_unreadable", "first half of the .ods",
+         _bytes(lambda s: s.ods[:len(s.ods) // 2])),
+    Case("far-cell.ods", "too_many_rows", "a filled row repeated 1,048,576 times",
+         _ods(_content(_append_to_first_table(_ODS_FAR_ROW)))),
+    Case("wide.ods", "sheet_too_large", "a first row: a filled cell over 200,000 columns",
+         _ods(_content(_first_row(_ODS_WIDE_ROW)))),
+    Case("entities.ods", "file_unreadable", "a DOCTYPE in content.xml",
+         _ods(_content(_ods_entities))),
+    Case("bomb-size.ods", "zip_bomb", "a part that inflates to 200 MB", _ods_bomb),
+    Case("macro.ods", "macro", "a Basic macro module", _ods(
+        lambda _n, d: d, {"Basic/Standard/Module1.xml": b"<script:module/>"})),
+    Case("encrypted.ods", "file_unreadable", "an encrypted package (manifest encryption-data)",
+         _ods(_encrypted_manifest)),
+    Case("text.ods", "file_unreadable", "an OpenDocument text renamed to .ods",
+         _ods(lambda _n, d: d, mimetype=b"application/vnd.oasis.opendocument.text")),
+    Case("wps.et", "file_type", "WPS 表格's own format", _bytes(lambda s: s.xls + b"et")),
+    Case("mac.numbers", "file_type", "Apple Numbers", _bytes(lambda s: b"PK\x03\x04numbers")),
     Case("恩阳区 2023..年度（修订版）　最终 .xlsx", ACCEPTED,
          "spaces, '..' and full-width characters in the name", _from_good(_reporter("全角"))),
 )
 
 
-def write_corpus(folder: Path, good: Path, max_file_mb: float = 20) -> list[Case]:
-    """Write every case into ``folder``; ``good`` is a filled template that is accepted."""
+def write_corpus(folder: Path, good: Path, max_file_mb: float = 20,
+                 saved: dict[str, Path] | None = None) -> list[Case]:
+    """Write every case into ``folder``; ``good`` is a filled template that is accepted, and
+    ``saved`` the .xls and .ods LibreOffice saved from it."""
     folder.mkdir(parents=True, exist_ok=True)
-    src = Source(good, good.read_bytes(), good_rows(good), max_file_mb)
+    saved = saved or {}
+    src = Source(good, good.read_bytes(), good_rows(good), max_file_mb,
+                 *(saved[k].read_bytes() if k in saved else b"" for k in ("xls", "ods")))
     for case in CASES:
         case.make(src, folder / case.name)
     return list(CASES)
