@@ -1,9 +1,17 @@
 """The template's 自查 column: the server's value rules as ordinary spreadsheet formulas.
 
-Each check is translated from an expectation the server runs (``planstats.expectations``), with
-that expectation's own parameters, and its text is made by the server's own message function
-with the typed values left as formula pieces: rules, parameters and wording cannot drift. An
-expectation this module has no translation for stops the template build.
+The server's suites (``planstats.expectations``) are a few wide expectations over a frame with
+one row per value, each row carrying its indicator's parameters as columns
+(``validate.add_rule_columns``, parameters from ``expectations.indicator_rules``). Here each
+expectation is translated once per template row: every column of that frame becomes a formula
+on the row's cells (``value_terms``, ``rule_terms``) and the expectation's own test is applied
+to them, so rules and parameters cannot drift; the text is made by the server's own message
+function with the typed figures left as formula pieces. An expectation type, keyword or column
+this module has no translation for stops the template build.
+
+The county types 本年值 in the unit the template asks (``Entry.unit``); the server divides it
+by ``Entry.factor`` before checking (``Entry.stored``), and so do the formulas: every bound,
+threshold and quoted figure then stays the server's own, to the last bit.
 
 The server reports one issue per rule and cell, skips a warning on a cell that already has an
 error, and gives one history warning per cell (``validate._attach``); the checks below are
@@ -14,12 +22,20 @@ the formulas as the county types, and nothing the server reads depends on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from planstats.catalog import Catalog, Concept, Plan
-from planstats.expectations import rule_expectation, value_expectations
+from planstats.catalog import Catalog, Concept, Plan, Rule
+from planstats.expectations import (
+    all_suites,
+    consistency_suite,
+    indicator_rules,
+    rule_id,
+    rule_text,
+    value_expectations,
+)
 from planstats.issues import ERROR, WARNING
 from planstats.validate import (
     COLUMN_NAMES,
@@ -32,9 +48,17 @@ from planstats.validate import (
 from planstats.values import BLANK_TEXTS
 
 # Where the county types, by the server's column name (the template's header).
-VALUE, NUMERATOR, DENOMINATOR, NOTE, PREVIOUS = "本年值", "分子", "分母", "说明", "上年值"
+VALUE, NUMERATOR, DENOMINATOR, NOTE = "本年值", "分子", "分母", "说明"
 READ_RULE = "numeric"  # reading a cell that is not a number: the server's intake rule
 MISSING_RULE = "missing_value"
+# Rules on the 指标代码 column (unknown or repeated codes): the template writes each code of the
+# catalog once and locks the cell, so a workbook made from it cannot break them.
+LOCKED_COLUMN = "indicator_code"
+PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
+NOT_NULL = "expect_column_values_to_not_be_null"
+KNOWN_KWARGS = {PAIR: {"column_A", "column_B", "or_equal", "ignore_row_if"},
+                NOT_NULL: {"column"}}
+CONDITION = re.compile(r"(\w+) == 1")  # the suites' row conditions: a 0/1 flag column
 SHOWN_LIMIT = 60  # characters of a wrong cell quoted back, as the server's reports do
 _TOKEN = "\x00"
 FACTS = ("prev", "change", "low", "high", "years", "left_value", "right_value")
@@ -42,6 +66,17 @@ FACTS = ("prev", "change", "low", "high", "years", "left_value", "right_value")
 
 class SelfCheckError(ValueError):
     """A server rule that has no formula here: add its translation before shipping templates."""
+
+
+@dataclass(frozen=True)
+class Term:
+    """One column of a suite's frame on one template row, as formulas."""
+
+    expr: str  # its value (a flag column: TRUE where the flag is 1)
+    given: str | None = None  # TRUE where the row has a value; None: it always has one
+
+
+Terms = Mapping[str, Term | None]  # None: the column is empty on this row whatever is typed
 
 
 @dataclass(frozen=True)
@@ -55,6 +90,7 @@ class Check:
     condition: str  # a formula yielding TRUE/FALSE, before the server's suppressions
     text: str  # a formula yielding the message, with the fix or the note
     order: tuple[int, int] = (0, 0)
+    expectation: str = ""  # the description of the expectation it translates
 
 
 @dataclass(frozen=True)
@@ -65,9 +101,16 @@ class RowCells:
     concept: Concept
     letters: Mapping[str, str]
     history: HistoryStats = field(default_factory=HistoryStats)
+    factor: float = 1.0  # the county types factor × the concept's unit (Entry.factor)
 
     def ref(self, column: str) -> str:
         return f"{self.letters[column]}{self.row}"
+
+    @property
+    def stored(self) -> str:
+        """本年值 in the concept's unit, as the server checks it (``Entry.stored``)."""
+        typed = self.ref(VALUE)
+        return typed if self.factor == 1 else f"({typed}/{_number(self.factor)})"
 
 
 def quote(text: str) -> str:
@@ -119,73 +162,93 @@ def _text(template: str, pieces: Mapping[str, str]) -> str:
     return "&".join(out) or '""'
 
 
-def _message_formula(meta: dict[str, Any], concept: Concept, facts: Mapping[str, str],
-                     pieces: Mapping[str, str], note: str | None) -> str:
-    """The server's message for ``meta`` with the typed facts (and the note) as formula pieces."""
-    tokens = {k: facts.get(k, f"{_TOKEN}{k}{_TOKEN}") for k in FACTS}
-    text = _message(meta, concept, tokens, f"{_TOKEN}note{_TOKEN}" if note else "")
-    return _text(text, {**pieces, "note": note or '""'})
+def _all(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else "AND(" + ",".join(parts) + ")"
 
 
-def _between(expr: str, kwargs: dict[str, Any]) -> str:
-    """Outside GX's between: bounds inclusive unless strict, a missing bound open."""
-    outside = []
-    if kwargs.get("min_value") is not None:
-        op = "<=" if kwargs.get("strict_min") else "<"
-        outside.append(f"{expr}{op}{_number(kwargs['min_value'])}")
-    if kwargs.get("max_value") is not None:
-        op = ">=" if kwargs.get("strict_max") else ">"
-        outside.append(f"{expr}{op}{_number(kwargs['max_value'])}")
-    if not outside:
-        raise SelfCheckError(f"between without bounds: {kwargs}")
-    return outside[0] if len(outside) == 1 else "OR(" + ",".join(outside) + ")"
+def _const(value: float | None) -> Term | None:
+    """A parameter column: the same on every row of the indicator, or empty."""
+    return None if value is None else Term(_number(value))
 
 
-def _columns(cells: RowCells) -> dict[str, tuple[str, str]]:
-    """Each column the suites check: (formula for its value, formula for 'it has a value')."""
-    c = cells.concept
-    e, f, g, j = (cells.ref(x) for x in (VALUE, NUMERATOR, DENOMINATOR, PREVIOUS))
-    out = {
-        "value": (e, isnumber(e)),
-        "value_frac": (f"ABS({e}-ROUND({e},0))", isnumber(e)),
-        "numerator": (f, isnumber(f)),
-        "denominator": (g, isnumber(g)),
-        "yoy_change": (f"({e}-{j})/ABS({j})*100", f"AND({isnumber(e)},{isnumber(j)},{j}<>0)"),
+def value_terms(cells: RowCells) -> dict[str, Term | None]:
+    """The values-suite frame's columns on this row (``validate.frames`` and
+    ``validate.add_rule_columns``), with the parameters ``indicator_rules`` gives the server."""
+    p, h = indicator_rules(cells.concept), cells.history
+    s, f, g = cells.stored, cells.ref(NUMERATOR), cells.ref(DENOMINATOR)
+    has_value, has_f, has_g = (isnumber(cells.ref(x)) for x in (VALUE, NUMERATOR, DENOMINATOR))
+    ratio = p.ratio_scale is not None
+    terms: dict[str, Term | None] = {
+        "value": Term(s, has_value),
+        "required": Term("TRUE"),  # every row of the template is asked by one of its plans
+        "has_value": Term(has_value),
+        "value_min": _const(p.value_min),
+        "value_max": _const(p.value_max),
+        "value_frac": Term(f"ABS({s}-ROUND({s},0))", has_value),
+        "frac_max": _const(0.0 if p.integer else None),
+        "numerator": Term(f, has_f),
+        "denominator": Term(g, has_g),
+        "needs_parts": Term(has_value) if ratio else None,
+        "denominator_floor": _const(0.0 if ratio else None),
+        "numerator_max": Term(g, has_g) if p.numerator_within_denominator else None,
+        "ratio_tolerance": _const(p.ratio_tolerance),
+        "ratio_gap": Term(f"ABS({s}-{_number(p.ratio_scale)}*{f}/{g})",
+                          f"AND({has_value},{has_f},{has_g},{g}>0)") if ratio else None,
+        "needs_weight": Term(has_value) if p.needs_weight else None,
+        "yoy_limit": _const(p.yoy_limit),
+        "yoy_change_abs": Term(f"ABS({yoy_change(cells)})", has_value) if h.prev else None,
+        "history_sigma": _const(p.history_sigma),
+        "history_z_abs": None,
     }
-    if c.scale is not None:
-        out["ratio_gap"] = (f"ABS({e}-{_number(c.scale)}*{f}/{g})",
-                            f"AND({isnumber(e)},{isnumber(f)},{isnumber(g)},{g}>0)")
-    h = cells.history
-    if h.low is not None and h.high is not None:
-        from planstats.expectations import HISTORY_SIGMA
-
-        mean, sd = (h.low + h.high) / 2, (h.high - h.low) / (2 * HISTORY_SIGMA)
-        out["history_z"] = (f"({e}-{_number(mean)})/{_number(sd)}", isnumber(e))
-    return out
+    if h.low is not None and h.high is not None:  # mean ± sigma·sd, as history_stats made it
+        mean, sd = (h.low + h.high) / 2, (h.high - h.low) / (2 * p.history_sigma)
+        terms["history_z_abs"] = Term(f"ABS(({s}-{_number(mean)})/{_number(sd)})", has_value)
+    return terms
 
 
-def _condition(exp: dict[str, Any], columns: dict[str, tuple[str, str]],
-               has_value: str) -> str | None:
-    """When the expectation fails on this row; None when it cannot apply here."""
-    kind, kwargs = exp["type"], exp["kwargs"]
-    extra = [has_value] if "has_value==1" in kwargs.get("row_condition", "") else []
-    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
-        if kwargs.get("ignore_row_if") != "either_value_is_missing":
-            raise SelfCheckError(f"no formula for {kind} with {kwargs}")
-        (a, has_a), (b, has_b) = columns[kwargs["column_A"]], columns[kwargs["column_B"]]
-        op = "<" if kwargs.get("or_equal") else "<="
-        return f"IF(AND({has_a},{has_b}),{a}{op}{b},FALSE)"
-    column = kwargs.get("column")
-    if column not in columns:
-        if column == "history_z":
-            return None  # too few past years when the workbook was made: the server skips too
-        raise SelfCheckError(f"no formula for column {column!r} of {kind}")
-    expr, present = columns[column]
-    if kind == "expect_column_values_to_not_be_null":
-        return "AND(" + ",".join([*extra, f"NOT({present})"]) + ")"
-    if kind == "expect_column_values_to_be_between":  # IF: no division by an empty cell
-        return f"IF(AND({','.join([*extra, present])}),{_between(expr, kwargs)},FALSE)"
-    raise SelfCheckError(f"no formula for expectation type {kind}")
+def yoy_change(cells: RowCells) -> str:
+    """Percent change on last year (``history_stats``): only where last year is known, not 0."""
+    prev = _number(cells.history.prev or 0.0)
+    return f"({cells.stored}-{prev})/ABS({prev})*100"
+
+
+def _term(terms: Terms, name: str) -> Term | None:
+    if name not in terms:
+        raise SelfCheckError(f"no formula for the suite column {name!r}")
+    return terms[name]
+
+
+def failure(exp: dict[str, Any], terms: Terms) -> str | None:
+    """A formula TRUE where ``exp`` fails on this row; None when it cannot fail here (a side
+    or its row condition's flag is empty on this row whatever is typed)."""
+    kind, kwargs = exp["type"], dict(exp["kwargs"])
+    condition = kwargs.pop("row_condition", None)
+    kwargs.pop("condition_parser", None)
+    if kind not in KNOWN_KWARGS or not set(kwargs) <= KNOWN_KWARGS[kind]:
+        raise SelfCheckError(f"no formula for {kind} with {sorted(kwargs)}")
+    guards = []
+    if condition is not None:
+        match = CONDITION.fullmatch(condition)
+        if match is None:
+            raise SelfCheckError(f"no formula for the row condition {condition!r}")
+        flag = _term(terms, match[1])
+        if flag is None:
+            return None
+        guards.append(flag.expr)
+    if kind == NOT_NULL:
+        term = _term(terms, kwargs["column"])
+        if term is not None and term.given is None:
+            return None  # a column that always has a value is never null
+        return _all([*guards, "TRUE" if term is None else f"NOT({term.given})"])
+    if kwargs.get("ignore_row_if") != "either_value_is_missing":
+        raise SelfCheckError(f"no formula for {kind} with ignore_row_if "
+                             f"{kwargs.get('ignore_row_if')!r}")
+    a, b = _term(terms, kwargs["column_A"]), _term(terms, kwargs["column_B"])
+    if a is None or b is None:
+        return None  # GX skips a row with an empty side
+    fails = f"{a.expr}{'<' if kwargs.get('or_equal') else '<='}{b.expr}"
+    guards += [t.given for t in (a, b) if t.given is not None]
+    return f"IF({_all(guards)},{fails},FALSE)" if guards else fails  # IF: no text in arithmetic
 
 
 def _order(severity: str, rule: str) -> tuple[int, int]:
@@ -194,18 +257,26 @@ def _order(severity: str, rule: str) -> tuple[int, int]:
     return (0 if severity == "error" else 1, later.get(rule, 1))
 
 
-def _check(exp: dict[str, Any], condition: str, cells: RowCells, facts: Mapping[str, str],
-           pieces: Mapping[str, str]) -> Check:
+def _check(exp: dict[str, Any], condition: str, cells: RowCells, wording: tuple[str, str],
+           facts: Mapping[str, str], pieces: Mapping[str, str], key: str) -> Check:
     meta = exp["meta"]
     severity = ERROR if meta["severity"] == "error" else WARNING
-    column = COLUMN_NAMES[meta["column"]]
-    fixed = _message_formula(meta, cells.concept, facts, pieces, None)
+    fixed = _message_formula(wording, cells.concept, facts, pieces, None)
     if severity == WARNING:  # a warning answered in 说明 reads so, as in the server's report
         note = cells.ref(NOTE)
-        explained = _message_formula(meta, cells.concept, facts, pieces, note)
+        explained = _message_formula(wording, cells.concept, facts, pieces, f"TRIM({note})")
         fixed = f"IF(LEN(TRIM({note}))>0,{explained},{fixed})"
-    return Check(meta["rule"], f"{meta.get('rule_id') or meta['rule']}/{meta['column']}",
-                 severity, column, condition, fixed, _order(meta["severity"], meta["rule"]))
+    return Check(meta["rule"], f"{key}/{meta['column']}", severity, COLUMN_NAMES[meta["column"]],
+                 condition, fixed, _order(meta["severity"], meta["rule"]),
+                 exp.get("description", ""))
+
+
+def _message_formula(wording: tuple[str, str], concept: Concept, facts: Mapping[str, str],
+                     pieces: Mapping[str, str], note: str | None) -> str:
+    """The server's message with the typed facts (and the note) as formula pieces."""
+    tokens = {k: facts.get(k, f"{_TOKEN}{k}{_TOKEN}") for k in FACTS}
+    text = _message(*wording, concept, tokens, f"{_TOKEN}note{_TOKEN}" if note else "")
+    return _text(text, {**pieces, "note": note or '""'})
 
 
 def history_of(past: Mapping[int, float], year: int, concept: Concept) -> HistoryStats:
@@ -216,8 +287,8 @@ def history_of(past: Mapping[int, float], year: int, concept: Concept) -> Histor
 
 def blank_text(concept: Concept) -> str:
     """What a row says before anything is typed (the server's 缺报 warning): sizes the row."""
-    exp = next(e for e in value_expectations([concept]) if e["meta"]["rule"] == MISSING_RULE)
-    return _message(exp["meta"], concept, dict.fromkeys(FACTS, ""))
+    meta = next(e["meta"] for e in value_expectations() if e["meta"]["rule"] == MISSING_RULE)
+    return _message(meta["message"], meta["fix"], concept, dict.fromkeys(FACTS, ""))
 
 
 def read_checks(cells: RowCells) -> list[Check]:
@@ -232,17 +303,33 @@ def read_checks(cells: RowCells) -> list[Check]:
 
 
 def value_checks(cells: RowCells) -> list[Check]:
-    """The concept's value and history rules, as the plan suites hold them."""
-    columns = _columns(cells)
+    """The values suite on this row: one check per expectation that can fail here."""
+    terms = value_terms(cells)
     h = cells.history
     facts = {"prev": _num(h.prev), "low": _num(h.low), "high": _num(h.high), "years": h.years}
-    pieces = {"change": f'TEXT({columns["yoy_change"][0]},"+0.0;-0.0")'}
+    pieces = {"change": f'TEXT({yoy_change(cells)},"+0.0;-0.0")'}
     out = []
-    for exp in value_expectations([cells.concept]):
-        condition = _condition(exp, columns, isnumber(cells.ref(VALUE)))
+    for exp in value_expectations():
+        meta = exp["meta"]
+        if meta["column"] == LOCKED_COLUMN:
+            continue
+        condition = failure(exp, terms)
         if condition is not None:
-            out.append(_check(exp, condition, cells, facts, pieces))
+            out.append(_check(exp, condition, cells, (meta["message"], meta["fix"]), facts,
+                              pieces, meta["rule"]))
     return out
+
+
+def rule_terms(rule: Rule, rows: Mapping[str, RowCells]) -> dict[str, Term | None]:
+    """The consistency-suite frame's columns for one rule (``validate.consistency_frame``)."""
+    left = "(" + "+".join(rows[c].stored for c in rule.left) + ")"
+    right = "(" + "+".join(rows[c].stored for c in rule.right) + ")"
+    gap = {"<=": f"{left}-{right}", ">=": f"{right}-{left}",
+           "=": f"ABS({left}-{right})"}[rule.operator]
+    given = _all([isnumber(rows[c].ref(VALUE)) for c in (*rule.left, *rule.right)])
+    return {"consistency_gap": Term(gap, given),
+            **{f"{s}_tolerance": _const(rule.tolerance if rule.severity == s else None)
+               for s in (ERROR, WARNING)}}
 
 
 def rule_checks(plans: list[Plan], catalog: Catalog,
@@ -252,24 +339,23 @@ def rule_checks(plans: list[Plan], catalog: Catalog,
     A rule naming an indicator the workbook does not ask for is skipped, as the server skips a
     rule with a side not reported.
     """
+    expectations = consistency_suite(catalog)["expectations"]
     out: dict[str, list[Check]] = {}
     for plan in plans:
         for rule in plan.rules:
             if not all(code in rows for code in (*rule.left, *rule.right)):
                 continue
-            values = {code: rows[code].ref(VALUE) for code in (*rule.left, *rule.right)}
-            left = "(" + "+".join(values[c] for c in rule.left) + ")"
-            right = "(" + "+".join(values[c] for c in rule.right) + ")"
-            gap = {"<=": f"{left}-{right}", ">=": f"{right}-{left}",
-                   "=": f"ABS({left}-{right})"}[rule.operator]
-            present = ",".join(isnumber(v) for v in values.values())
-            exp = rule_expectation(plan, rule, catalog)
-            columns = {"consistency_gap": (gap, f"AND({present})")}
-            cells = rows[rule.left[0]]
-            pieces = {"left_value": number_text(left), "right_value": number_text(right)}
-            condition = _condition(exp, columns, "TRUE")
-            out.setdefault(rule.left[0], []).append(
-                _check(exp, condition or "FALSE", cells, {}, pieces))
+            terms = rule_terms(rule, rows)
+            left = "+".join(rows[c].stored for c in rule.left)
+            right = "+".join(rows[c].stored for c in rule.right)
+            pieces = {"left_value": number_text(f"({left})"),
+                      "right_value": number_text(f"({right})")}
+            for exp in expectations:
+                condition = failure(exp, terms)
+                if condition is not None:
+                    out.setdefault(rule.left[0], []).append(_check(
+                        exp, condition, rows[rule.left[0]], rule_text(plan, rule, catalog), {},
+                        pieces, rule_id(plan, rule)))
     return out
 
 
@@ -339,8 +425,7 @@ def summary_formula(errors: str, warnings: str, missing: str) -> str:
 
 
 def rule_ids(catalog: Catalog) -> set[str]:
-    """Every rule the value and consistency suites check: what the 自查 formulas must cover."""
-    rules = {e["meta"]["rule"] for e in value_expectations(list(catalog.concepts.values()))}
-    for plan in catalog.plans.values():
-        rules |= {rule_expectation(plan, r, catalog)["meta"]["rule"] for r in plan.rules}
-    return rules
+    """Every rule the server's suites check on cells the county types: what the 自查 formulas
+    must cover."""
+    return {e["meta"]["rule"] for suite in all_suites(catalog).values()
+            for e in suite["expectations"] if e["meta"]["column"] != LOCKED_COLUMN}

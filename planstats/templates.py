@@ -184,7 +184,8 @@ def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[Templat
     first, last = HEADER_ROW + 1, HEADER_ROW + len(rows)
     cells = {item.concept.code: selfcheck.RowCells(
         r, item.concept, letters,
-        selfcheck.history_of(history.get(item.concept.code, {}), year, item.concept))
+        selfcheck.history_of(history.get(item.concept.code, {}), year, item.concept),
+        item.entry.factor)
         for r, item in enumerate(rows, start=first)}
     rules = selfcheck.rule_checks(plans, catalog, cells)
     checks = {code: [*selfcheck.read_checks(c), *selfcheck.value_checks(c), *rules.get(code, [])]
