@@ -60,6 +60,7 @@ KNOWN_KWARGS = {PAIR: {"column_A", "column_B", "or_equal", "ignore_row_if"},
                 NOT_NULL: {"column"}}
 CONDITION = re.compile(r"(\w+) == 1")  # the suites' row conditions: a 0/1 flag column
 SHOWN_LIMIT = 60  # characters of a wrong cell quoted back, as the server's reports do
+SAMPLE_FIGURE, SAMPLE_TYPED = "+1234.56", "x" * 12  # what a message quotes, for sizing rows
 _TOKEN = "\x00"
 FACTS = ("prev", "change", "low", "high", "years", "left_value", "right_value")
 
@@ -91,6 +92,7 @@ class Check:
     text: str  # a formula yielding the message, with the fix or the note
     order: tuple[int, int] = (0, 0)
     expectation: str = ""  # the description of the expectation it translates
+    sample: str = ""  # the text with typical figures in it: how much room the row needs
 
 
 @dataclass(frozen=True)
@@ -266,9 +268,11 @@ def _check(exp: dict[str, Any], condition: str, cells: RowCells, wording: tuple[
         note = cells.ref(NOTE)
         explained = _message_formula(wording, cells.concept, facts, pieces, f"TRIM({note})")
         fixed = f"IF(LEN(TRIM({note}))>0,{explained},{fixed})"
+    sample = _message(*wording, cells.concept,
+                      {k: facts.get(k, SAMPLE_FIGURE) for k in FACTS})
     return Check(meta["rule"], f"{key}/{meta['column']}", severity, COLUMN_NAMES[meta["column"]],
                  condition, fixed, _order(meta["severity"], meta["rule"]),
-                 exp.get("description", ""))
+                 exp.get("description", ""), sample)
 
 
 def _message_formula(wording: tuple[str, str], concept: Concept, facts: Mapping[str, str],
@@ -298,7 +302,7 @@ def read_checks(cells: RowCells) -> list[Check]:
         ref = cells.ref(column)
         text = f'"“{column}”应填写数字，实际为“"&{shown(ref)}&"”。"'
         out.append(Check(READ_RULE, f"{READ_RULE}/{column}", ERROR, column, unreadable(ref),
-                         text, (-1, 0)))
+                         text, (-1, 0), sample=f"“{column}”应填写数字，实际为“{SAMPLE_TYPED}”。"))
     return out
 
 

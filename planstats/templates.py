@@ -190,6 +190,12 @@ def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[Templat
     rules = selfcheck.rule_checks(plans, catalog, cells)
     checks = {code: [*selfcheck.read_checks(c), *selfcheck.value_checks(c), *rules.get(code, [])]
               for code, c in cells.items()}
+    width = WIDTHS[DATA_HEADERS.index(SELF_CHECK)]
+    for code, c in cells.items():
+        # the longest message and a line to spare: text_width errs wide, so that also holds
+        # two shorter ones (a rate over 100 with 分子 > 分母)
+        need = max(row_height([(check.sample, width)]) for check in checks[code]) + 15
+        ws.row_dimensions[c.row].height = max(ws.row_dimensions[c.row].height or 0, need)
     helpers = [ERRORS, WARNINGS, MISSING, CHECK_TEXT,
                *(f"{FLAG}{i}" for i in range(1, max(map(len, checks.values()), default=0) + 1))]
     base = len(DATA_HEADERS) + 1
