@@ -37,11 +37,13 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
+        from planstats.connection import warehouse_url_from_airflow
+
         data = _path("PLANSTATS_DATA_DIR", PROJECT_ROOT / "data")
         return cls(
             data_dir=data,
             include_dir=_path("PLANSTATS_INCLUDE_DIR", PROJECT_ROOT / "include"),
-            warehouse_url=os.environ.get(
+            warehouse_url=warehouse_url_from_airflow() or os.environ.get(
                 "PLANSTATS_WAREHOUSE_URL", f"sqlite:///{data / 'warehouse.sqlite'}"
             ),
             inbox=_path("PLANSTATS_INBOX", data / "inbox"),
