@@ -51,8 +51,8 @@ def warehouse_url_from_airflow() -> str | None:
 
 def sqlalchemy_url(conn: Any) -> str:
     """An Airflow Connection (postgres or sqlite) as a SQLAlchemy URL string."""
-    if conn.conn_type == "sqlite":
-        return f"sqlite:///{conn.host}"
+    if conn.conn_type == "sqlite":  # the file is the host (JSON, UI) or the URI's path
+        return f"sqlite:///{conn.host or conn.schema}"
     return URL.create(**_parts(conn)).render_as_string(hide_password=False)
 
 
