@@ -109,6 +109,10 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
         wh.run(conn, "load/retire_current_submission", {
             "region_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
             "superseded_at": stamp})
+        # the new version answers the reviewers' open 待核实 marks of this county and year
+        wh.run(conn, "review/resolve_follow_ups", {
+            "county_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
+            "closed_by": sub.region_code, "closed_at": stamp})
         wh.run(conn, "load/fact_value", [
             _fact(submission_id, sub.region_code, sub.year, r, flagged, sub.data_sheet)
             for r in sub.rows if r.indicator_code])
@@ -116,8 +120,12 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
 
 
 def locked_issue(locked: Any) -> Issue:
+    if locked.submission_id:
+        what = "该县本年度数据已于"
+    else:  # the figures of a region above were approved: they lock every level below
+        what = f"上级（{locked.region_code}）本年度数据已于"
     return Issue(ERROR, "approved_locked",
-                 f"该县本年度数据已于 {locked.reviewed_at[:10]} 经审核通过并锁定"
+                 f"{what} {locked.reviewed_at[:10]} 经审核通过并锁定"
                  f"（审核人：{locked.reviewer}），不能再次报送；如需更正，请联系审核人退回（reopen）后重新提交。",
                  "data for this region and year is approved and locked; ask a reviewer to reopen")
 

@@ -12,8 +12,9 @@ from typing import Any
 
 from planstats.catalog import Catalog, Plan
 from planstats.regions import RegionTree
+from planstats.review import FOLLOW_UP_LABELS
 from planstats.review import LABELS as REVIEW_LABELS
-from planstats.rollup import Completeness, StatRow
+from planstats.rollup import BASIS_LABELS, BASIS_SUFFIXES, Completeness, StatRow
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
@@ -42,7 +43,10 @@ def _environment(templates: Path):
 
 
 def write_submission_report(checked: Checked, regions: RegionTree, catalog: Catalog,
-                            html_path: Path, processed_at: str) -> Path:
+                            html_path: Path, processed_at: str,
+                            follow_ups: list[dict[str, Any]] | None = None) -> Path:
+    """The county's receipt: the checks' outcome, and the reviewers' 待核实 marks on its data
+    (still open, or answered by this file)."""
     sub = checked.submission
     issues = []
     for issue in sorted_issues(checked.issues):
@@ -58,6 +62,7 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
         "summary": checked.summary, "issues": issues,
         "errors": sum(i["severity"] == "error" for i in issues),
         "warnings": sum(i["severity"] == "warning" for i in issues),
+        "follow_ups": follow_ups or [], "follow_up_labels": FOLLOW_UP_LABELS,
     }
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(_env().get_template("submission_report.html.j2").render(**context),
@@ -227,7 +232,7 @@ def binding_summary(plan: Plan, rows: list[StatRow]) -> dict[str, Any]:
 
 
 def statistics_paths(plan: Plan, year: int, out_dir: Path, basis: str) -> dict[str, Path]:
-    stem = f"{plan.code}_{year}_规划指标年度统计" + ("_已审核" if basis == "approved" else "")
+    stem = f"{plan.code}_{year}_规划指标年度统计" + BASIS_SUFFIXES[basis]
     return {kind: out_dir / f"{stem}.{kind}" for kind in ("xlsx", "csv", "json")}
 
 
@@ -241,7 +246,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
 
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = statistics_paths(plan, year, out_dir, basis)
-    basis_text = "仅已审核通过数据" if basis == "approved" else "全部已接收数据"
+    basis_text = BASIS_LABELS[basis]
     final = year == plan.period_end
     heading = f"{plan.name} 规划指标年度统计（{year}年{'，期末评估' if final else ''}）"
 
@@ -385,5 +390,5 @@ def dashboard_plan(plan: Plan, year: int, rows: list[StatRow], regions: RegionTr
 def write_dashboard(year: int, plans: list[dict[str, Any]], page: Path, basis: str,
                     review_index: Path | None) -> Path:
     return _render("dashboard.html.j2", page, year=year, plans=plans, full=BAR_FULL,
-                   basis_text="仅已审核通过数据" if basis == "approved" else "全部已接收数据",
+                   basis_text=BASIS_LABELS[basis],
                    review_index=_href(review_index, page))

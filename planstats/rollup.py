@@ -52,7 +52,13 @@ class StatRow:
         return out
 
 
-BASES = ("accepted", "approved")
+# accepted: every accepted submission; approved: approved at city level (county submissions);
+# approved_city / approved_prov: also the city's / province's figures approved above it
+BASES = ("accepted", "approved", "approved_city", "approved_prov")
+BASIS_LABELS = {"accepted": "全部已接收数据", "approved": "仅已审核通过数据",
+                "approved_city": "仅市（州）级已审定数据", "approved_prov": "仅省级已审定数据"}
+BASIS_SUFFIXES = {"accepted": "", "approved": "_已审核", "approved_city": "_市级审定",
+                  "approved_prov": "_省级审定"}  # in published file names
 
 
 def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted",
@@ -60,7 +66,8 @@ def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted",
     """Materialise the plan's statistics for the year in agg_indicator_value; returns row count.
 
     ``basis`` 'accepted' uses every accepted submission (as current now, or at ``as_of``, an
-    ISO timestamp); 'approved' only what reviewers approved.
+    ISO timestamp); 'approved' only what reviewers approved, 'approved_city' / 'approved_prov'
+    only where the city's / the province's figures are approved too (rollup.BASES).
     """
     if basis not in BASES:
         raise ValueError(f"basis must be one of {BASES}")

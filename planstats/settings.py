@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +14,21 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def _path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+def _reviewer_regions(value: str | None) -> Mapping[str, tuple[str, ...]] | None:
+    """``{"user": ["511400", …]}`` from PLANSTATS_REVIEWER_REGIONS; unset or blank is None."""
+    if not value or not value.strip():
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"PLANSTATS_REVIEWER_REGIONS is not JSON: {exc}") from None
+    if not isinstance(parsed, dict) or not all(
+            isinstance(codes, list) and all(isinstance(c, str | int) for c in codes)
+            for codes in parsed.values()):
+        raise ValueError('PLANSTATS_REVIEWER_REGIONS must look like {"user": ["511400", …]}')
+    return {str(user): tuple(str(c) for c in codes) for user, codes in parsed.items()}
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,8 @@ class Settings:
     max_zip_members: int
     max_rows: int
     max_cells: int  # rows × columns of a sheet as the reader lays it out
+    # user → region codes they may decide for (and below); None: every user allowed to edit
+    reviewer_regions: Mapping[str, tuple[str, ...]] | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -57,6 +76,7 @@ class Settings:
             max_zip_members=int(os.environ.get("PLANSTATS_MAX_ZIP_MEMBERS", "1000")),
             max_rows=int(os.environ.get("PLANSTATS_MAX_ROWS", "100000")),
             max_cells=int(os.environ.get("PLANSTATS_MAX_CELLS", "2000000")),
+            reviewer_regions=_reviewer_regions(os.environ.get("PLANSTATS_REVIEWER_REGIONS")),
         )
 
     @property

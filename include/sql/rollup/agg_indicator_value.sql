@@ -3,7 +3,8 @@
 -- reporters below it (so a county that reported is never counted again through its communities).
 -- Rates are Σ分子 / Σ分母 × scale, never a mean of the children's percentages.
 -- Basis 'accepted': the current submission of each region (or the one current at a past time);
--- basis 'approved': the latest submission a reviewer approved.
+-- basis 'approved': the latest submission a reviewer approved; 'approved_city' /
+-- 'approved_prov': of those, only where the figures of the county's city / province are approved.
 with chosen_submission as (
     select s.submission_id
     from submission as s
@@ -21,7 +22,7 @@ with chosen_submission as (
                 and (s.superseded_at is null or s.superseded_at > cast(:as_of as varchar(32)))
             )
             or (
-                cast(:basis as varchar(16)) = 'approved'
+                cast(:basis as varchar(16)) in ('approved', 'approved_city', 'approved_prov')
                 and s.review_status = 'approved'
                 and not exists (
                     select 1
@@ -30,6 +31,22 @@ with chosen_submission as (
                         and newer.year = s.year
                         and newer.review_status = 'approved'
                         and newer.processed_at > s.processed_at
+                )
+                and (
+                    cast(:basis as varchar(16)) = 'approved'
+                    or exists (
+                        select 1
+                        from region_closure as up
+                        inner join region_approval as a
+                            on up.ancestor_code = a.region_code and a.year = s.year
+                        inner join dim_region as level_region
+                            on a.region_code = level_region.region_code
+                        where up.descendant_code = s.region_code
+                            and a.state = 'approved'
+                            and level_region.level = case cast(:basis as varchar(16))
+                                when 'approved_city' then 'city' else 'province'
+                            end
+                    )
                 )
             )
         )
