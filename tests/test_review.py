@@ -160,3 +160,78 @@ def test_levels_locks_and_top_down_reopening(wh_ctx, make_workbook):
                          ("region", MEISHAN, "reopen", "sichuan"),
                          ("submission", DONGPO, "reopen", "meishan")]
     assert len(kept) == 2 + 4 + 1 + 20 + 1 + 3, "every decision stays in review_event"
+
+
+def first_value(ctx, submission_id: str) -> tuple[str, str, float]:
+    with ctx.warehouse.engine.connect() as conn:
+        return tuple(conn.execute(text(
+            "select region_code, indicator_code, value from fact_value where submission_id = :id"
+            " and value is not null order by indicator_code limit 1"), {"id": submission_id}).one())
+
+
+def receipt(ctx, region: str, stem: str) -> str:
+    return (ctx.settings.inbox / region / "回执" / f"{stem}.审核报告.html").read_text("utf-8")
+
+
+def test_follow_up_marks_reach_the_county_and_clear(wh_ctx, make_workbook):
+    ctx = wh_ctx
+    ids = {}
+    for year in (YEAR, YEAR + 1):
+        ids[year] = ingest(ctx, make_workbook, DONGPO, year=year, tag=f"{year}")[DONGPO]
+    region, indicator, value = first_value(ctx, ids[YEAR])
+
+    with pytest.raises(ReviewError, match="意见"):
+        pipeline.review_flag(ids[YEAR], region, indicator, CITY, "", ctx)
+    with pytest.raises(PermissionError):
+        pipeline.review_flag(ids[YEAR], region, indicator, CHENGDU_REVIEWER, "偏高", ctx)
+    with pytest.raises(ReviewError, match="没有"):
+        pipeline.review_flag(ids[YEAR], region, "ZB9999", CITY, "偏高", ctx)
+    mark = pipeline.review_flag(ids[YEAR], region, indicator, CITY, "较上年增幅过大，请核实", ctx)
+    assert (mark["state"], mark["value"], mark["flagged_by"]) == ("open", value, "meishan")
+    with pytest.raises(ReviewError, match="已标记"):
+        pipeline.review_flag(ids[YEAR], region, indicator, CITY, "再标一次", ctx)
+    assert [m["follow_up_id"] for m in pipeline.review_follow_ups(YEAR, "open", ctx)] \
+        == [mark["follow_up_id"]]
+    assert pipeline.review_follow_ups(YEAR + 1, ctx=ctx) == []
+    assert [m["follow_up_id"] for m in pipeline.review_show(ids[YEAR], ctx)["follow_ups"]] \
+        == [mark["follow_up_id"]]
+
+    other = pipeline.review_flag(ids[YEAR + 1], *first_value(ctx, ids[YEAR + 1])[:2], CITY,
+                                 "请补充说明", ctx)
+    closed = pipeline.review_close_follow_up(other["follow_up_id"], CITY, "已电话核实", ctx)
+    assert (closed["state"], closed["closed_by"]) == ("closed", "meishan")
+    with pytest.raises(ReviewError, match="无需关闭"):
+        pipeline.review_close_follow_up(other["follow_up_id"], CITY, None, ctx)
+
+    # the county's next receipt (another year's file) lists the open mark, not the closed one
+    make_workbook(ctx.settings.inbox / DONGPO / "next.xlsx", region=DONGPO, year=YEAR + 1,
+                  notes={indicator: "补充说明"})
+    pipeline.ingest(ctx=ctx)
+    page = receipt(ctx, DONGPO, "next")
+    assert "审核人标记的待核实数值 1 项" in page and "较上年增幅过大，请核实" in page
+    assert "请补充说明" not in page
+
+    # resubmitting the year answers its marks
+    make_workbook(ctx.settings.inbox / DONGPO / "fixed.xlsx", region=DONGPO, year=YEAR,
+                  notes={indicator: "经核实无误"})
+    (fixed,) = pipeline.ingest(ctx=ctx)
+    resolved = pipeline.review_follow_ups(YEAR, ctx=ctx)[0]
+    assert (resolved["state"], resolved["resolved_by"]) == ("resolved", fixed["submission_id"])
+    assert "本次提交已答复" in receipt(ctx, DONGPO, "fixed")
+    assert pipeline.review_follow_ups(YEAR, "open", ctx) == []
+    assert [e[2] for e in events(ctx)] == ["flag", "flag", "close"]
+
+
+def test_cli_records_the_operating_system_user(ctx, make_workbook, capsys):
+    import getpass
+
+    from planstats import cli
+
+    ids = ingest(ctx, make_workbook, DONGPO)
+    assert cli.main(["review", "approve", ids[DONGPO], "--reviewer", "随便谁"]) == 0
+    out = capsys.readouterr()
+    assert "--reviewer 已不再使用" in out.err
+    assert pipeline.review_show(ids[DONGPO], ctx)["reviewer"] == f"cli:{getpass.getuser()}"
+    assert cli.main(["review", "approve", "--region", MEISHAN, "--year", str(YEAR)]) == 2
+    assert "还不能审核通过" in capsys.readouterr().err
+    assert cli.main(["review", "queue", "--year", str(YEAR), "--json"]) == 0

@@ -9,6 +9,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Connection
+
 from planstats.load import now
 from planstats.review import states as st
 from planstats.review.decisions import _check_action, _event
@@ -25,8 +27,13 @@ def follow_ups(wh: Warehouse, year: int | None = None, state: str | None = None,
     return [r for r in rows if state is None or r["state"] == state]
 
 
-def follow_up(wh: Warehouse, follow_up_id: str) -> dict[str, Any]:
-    rows = wh.rows("review/follow_ups", year=None, county_code=None, follow_up_id=follow_up_id)
+def follow_up(wh: Warehouse, follow_up_id: str, conn: Connection | None = None) -> dict[str, Any]:
+    """One mark; ``conn`` reads it inside the caller's transaction."""
+    params = {"year": None, "county_code": None, "follow_up_id": follow_up_id}
+    if conn is None:
+        rows = wh.rows("review/follow_ups", **params)
+    else:
+        rows = [dict(r) for r in conn.execute(wh.sql("review/follow_ups"), params).mappings()]
     if not rows:
         raise ReviewError(f"没有编号为 {follow_up_id} 的待核实标记。")
     rows[0]["state_label"] = st.FOLLOW_UP_LABELS[rows[0]["state"]]
@@ -80,7 +87,7 @@ def close_follow_up(wh: Warehouse, follow_up_id: str, reviewer: Reviewer,
     with wh.engine.begin() as conn:
         wh.lock_region_year(conn, mark["county_code"], mark["year"])
         require(reviewer, tree, mark["county_code"])
-        mark = follow_up(wh, follow_up_id)
+        mark = follow_up(wh, follow_up_id, conn)  # as it is now, under the lock
         if mark["state"] != st.OPEN:
             raise ReviewError(f"该待核实标记{mark['state_label']}，无需关闭。")
         stamp = now()
