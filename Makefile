@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean-demo
+.PHONY: install run test lint bench clean-demo workspace
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,11 +23,16 @@ test: install
 	$(BIN)/ruff check planstats dags plugins tests bench
 	$(BIN)/pytest
 
+# the reviewer workspace (Airflow standalone with the planstats plugin) over `make run`'s data
+workspace: install
+	scripts/workspace.sh
+
 lint: install
 	$(BIN)/ruff check planstats dags plugins tests bench
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/pages.py
 
 clean-demo:
 	rm -rf data/demo

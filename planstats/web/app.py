@@ -18,7 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from pydantic import BaseModel
 
 from planstats import pipeline, review
-from planstats.rollup import BASES
+from planstats.rollup import BASES, BASIS_LABELS
 from planstats.web import files, views
 from planstats.web.auth import CSRF_FIELD, CSRF_HEADER, Visitor, check_same_origin, visitor
 
@@ -76,13 +76,14 @@ def create_app() -> FastAPI:
     async def refused(request: Request, exc: HTTPException):
         if _api(request):
             return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        login = None
-        if exc.status_code == 401:
-            from airflow.api_fastapi.app import get_auth_manager
+        if exc.status_code != 401:
+            return render(request, "message.html.j2", None, status=exc.status_code,
+                          title="无权进行此操作", message=exc.detail, login=None)
+        from airflow.api_fastapi.app import get_auth_manager
 
-            login = get_auth_manager().get_url_login(next_url=str(request.url))
-        return render(request, "message.html.j2", None, status=exc.status_code,
-                      title="无法打开页面", message=exc.detail, login=login)
+        return render(request, "message.html.j2", None, status=401, title="请先登录",
+                      message="规划指标统计审核工作台使用 Airflow 的登录：登录后即可查看。",
+                      login=get_auth_manager().get_url_login(next_url=str(request.url)))
 
     @app.exception_handler(views.NotFound)
     async def not_found(request: Request, exc: views.NotFound):
@@ -100,7 +101,7 @@ def create_app() -> FastAPI:
             raise views.NotFound(f"没有数据基准 {basis}")
         return render(request, "overview.html.j2", who, years=views.years(ctx),
                       downloads=views.statistics_downloads(ctx, year),
-                      basis_labels=views.BASIS_LABELS, **views.overview(ctx, year, basis))
+                      basis_labels=BASIS_LABELS, **views.overview(ctx, year, basis))
 
     @app.get("/submissions", response_class=HTMLResponse)
     def submissions(request: Request, who: Who, year: int | None = None,
@@ -135,7 +136,7 @@ def create_app() -> FastAPI:
         page = views.statistics(ctx, plan or plans[0], year, region, basis)
         return render(request, "statistics.html.j2", who, years=views.years(ctx),
                       plans=[ctx.catalog.plan(c) for c in plans],
-                      basis_labels=views.BASIS_LABELS, **page)
+                      basis_labels=BASIS_LABELS, **page)
 
     @app.get("/statistics/sources", response_class=HTMLResponse)
     def sources(request: Request, who: Who, plan: str, year: int, region: str, indicator: str,

@@ -13,9 +13,10 @@ from typing import Any
 
 from planstats import pipeline, review
 from planstats.catalog import Plan
+from planstats.catalog_view import AGGREGATION_TEXT
 from planstats.publish import STATUS_LABELS
 from planstats.review.states import OPEN
-from planstats.rollup import BASES
+from planstats.rollup import BASES, BASIS_LABELS
 
 BEIJING = timezone(timedelta(hours=8))
 MISSING, REJECTED_ONLY = "missing", "rejected_only"
@@ -24,7 +25,6 @@ MISSING, REJECTED_ONLY = "missing", "rejected_only"
 COUNTY_STATES = {MISSING: "未报送", REJECTED_ONLY: "文件未通过", **review.LABELS}
 LEVEL_LABELS = {"province": "省", "city": "市（州）", "county": "县（市、区）",
                 "town": "乡镇（街道）", "community": "社区"}
-BASIS_LABELS = {"accepted": "全部已接收数据", "approved": "仅已审核通过数据"}
 FIGURE_STATUSES = ("达标", "未达标", "缺报")
 DOWNLOAD_KINDS = {"original": "原始文件", "report": "审核报告", "annotated": "批注文件"}
 
@@ -113,6 +113,7 @@ def overview(ctx: pipeline.Context, year: int, basis: str = "accepted") -> dict[
             "expected": len(rows), "received": sum(bool(r["received"]) for r in rows),
             "on_time": sum(bool(r["on_time"]) for r in rows),
         })
+    approvals = {a["region_code"]: a for a in pipeline.review_approvals(year, ctx)}
     cities, totals = [], dict.fromkeys(COUNTY_STATES, 0)
     for city, counties in pipeline.reporting_units(year, ctx).items():
         cells = []
@@ -123,9 +124,11 @@ def overview(ctx: pipeline.Context, year: int, basis: str = "accepted") -> dict[
                           "label": COUNTY_STATES[state], "files": len(by_region.get(county, [])),
                           "on_time": on_time.get(county),
                           "submission_id": current["submission_id"] if current else None})
-        cities.append({"code": city, "name": ctx.regions.name(city), "counties": cells})
+        cities.append({"code": city, "name": ctx.regions.name(city), "counties": cells,
+                       "approval": approvals.get(city)})
     return {"year": year, "basis": basis, "plans": plans, "cities": cities,
-            "totals": totals, "expected": sum(len(c["counties"]) for c in cities)}
+            "totals": totals, "expected": sum(len(c["counties"]) for c in cities),
+            "province": approvals.get("510000")}
 
 
 def _version_label(row: dict[str, Any]) -> str:
@@ -234,7 +237,10 @@ def value_sources(ctx: pipeline.Context, plan_code: str, year: int, region_code:
                                  basis=basis, region_code=region_code,
                                  indicator_code=indicator_code)
     counted = [s for s in sources if s["counted"]]
+    concept = ctx.catalog.concepts[indicator_code]
     return {**page, "figure": figure, "sources": sources, "missing": missing,
+            "aggregation": concept.aggregation,
+            "aggregation_text": AGGREGATION_TEXT.get(concept.aggregation, concept.aggregation),
             "counted": len(counted),
             "sum_numerator": _total(counted, "numerator"),
             "sum_denominator": _total(counted, "denominator"),
