@@ -104,16 +104,24 @@ def decide(wh: Warehouse, submission_id: str, action: str, reviewer: Reviewer,
     return submission(wh, submission_id)
 
 
+def _awaiting(unit: dict[str, Any]) -> bool:
+    """A county whose current submission still awaits a decision (even if it was excused)."""
+    return unit["level"] == "county" and unit["review_status"] in (st.PENDING, st.REOPENED)
+
+
 def _ready(unit: dict[str, Any]) -> bool:
-    """A unit its parent may be approved over: excused, or its own data approved."""
-    if unit["approval_state"] == st.NOT_REPORTING:
+    """A unit its parent may be approved over: its own data approved, or excused with no
+    submission awaiting a decision (a file that arrives after all is reviewed first)."""
+    if unit["level"] == "county" and unit["review_status"] == st.APPROVED:
         return True
-    if unit["level"] == "county":
-        return unit["review_status"] == st.APPROVED
-    return unit["approval_state"] == st.APPROVED
+    if unit["approval_state"] == st.NOT_REPORTING:
+        return not _awaiting(unit)
+    return unit["level"] != "county" and unit["approval_state"] == st.APPROVED
 
 
 def _state_label(unit: dict[str, Any]) -> str:
+    if _awaiting(unit) or (unit["level"] == "county" and unit["review_status"] == st.APPROVED):
+        return st.LABELS[unit["review_status"]]
     if unit["approval_state"] in (st.NOT_REPORTING, st.APPROVED):
         return st.LABELS[unit["approval_state"]]
     if unit["level"] == "county":
