@@ -240,3 +240,23 @@ def test_cli_records_the_operating_system_user(ctx, make_workbook, capsys):
     assert cli.main(["review", "approve", "--region", MEISHAN, "--year", str(YEAR)]) == 2
     assert "还不能审核通过" in capsys.readouterr().err
     assert cli.main(["review", "queue", "--year", str(YEAR), "--json"]) == 0
+
+
+def test_a_county_decision_waits_for_its_city(wh_ctx, make_workbook):
+    """Decisions lock top-down (the deciding level, then the region), so a city's approval and a
+    decision on one of its counties never interleave."""
+    import threading
+
+    ctx = wh_ctx
+    ids = ingest(ctx, make_workbook, DONGPO)
+    wh = ctx.warehouse
+    done: list = []
+    worker = threading.Thread(target=lambda: done.append(
+        pipeline.review_decide(ids[DONGPO], "approve", CITY, ctx=ctx)))
+    with wh.engine.begin() as conn:  # what a decision on 眉山市's figures holds
+        wh.lock_region_year(conn, MEISHAN, YEAR)
+        worker.start()
+        worker.join(timeout=2)
+        assert worker.is_alive(), "the county's decision went ahead under its city's lock"
+    worker.join(timeout=60)
+    assert done and done[0]["review_status"] == "approved"
