@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-dev run airflow test e2e lint bench clean-demo
+.PHONY: install install-dev run airflow workspace test e2e lint bench clean-demo
 
 DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
@@ -46,11 +46,16 @@ e2e: install-dev
 airflow: install
 	scripts/airflow-standalone.sh
 
+# the reviewer workspace (Airflow standalone with the planstats plugin) over `make run`'s data
+workspace: install
+	scripts/workspace.sh
+
 lint: install-dev
 	$(BIN)/ruff check planstats dags plugins tests bench
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/pages.py
 
 clean-demo:
 	rm -rf data/demo

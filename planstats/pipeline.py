@@ -334,7 +334,9 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context,
             outcomes.append({"file": str(sub.path), "status": "duplicate",
                              "submission_id": done.submission_id})
             continue
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now())
+        publish.write_submission_report(
+            item, ctx.regions, ctx.catalog, report, clock.now(),
+            follow_ups=review.receipt_follow_ups(wh, sub.region_code, submission_id))
         _move(sub.path, target)
         # the county's cells marked on a copy of the stored file, beside the report and receipt
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
@@ -373,7 +375,7 @@ def precheck(paths: list[str] | None = None, ctx: Context | None = None) -> list
         target = (ctx.settings.archive / PRECHECK / (sub.folder or "unknown-region")
                   / f"{_stamp()}_{path.name}")
         report = target.with_name(target.name + ".report.html")
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, load.now(),
+        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now(),
                                         precheck=True)
         _move(path, target)
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name,
@@ -396,7 +398,7 @@ def _precheck_receipts(path: Path, item: validate.Checked, report: Path, marked:
     if marked:
         shutil.copyfile(marked, receipts / (stem + marked.name.removeprefix(stored)))
     receipt = receipts / f"{stem}回执.txt"
-    receipt.write_text(publish.precheck_receipt(item, path.name, load.now()), encoding="utf-8")
+    receipt.write_text(publish.precheck_receipt(item, path.name, clock.now()), encoding="utf-8")
     return receipt
 
 
@@ -554,14 +556,60 @@ def review_show(submission_id: str, ctx: Context | None = None) -> dict[str, Any
     return review.submission(ctx.warehouse, submission_id)
 
 
-def review_decide(submission_id: str, action: str, reviewer: str, comment: str | None = None,
-                  ctx: Context | None = None) -> dict[str, Any]:
+def review_decide(submission_id: str, action: str, reviewer: review.Reviewer,
+                  comment: str | None = None, ctx: Context | None = None) -> dict[str, Any]:
     """A reviewer's decision, then the year's reviewer index rewritten to show it."""
     ctx = ctx or context()
     result = review.decide(ctx.warehouse, submission_id, action, reviewer, comment)
     if result["year"]:
         write_review_index(result["year"], ctx)
     return result
+
+
+def review_decide_region(region_code: str, year: int, action: str, reviewer: review.Reviewer,
+                         comment: str | None = None,
+                         ctx: Context | None = None) -> dict[str, Any]:
+    """Approve or reopen a city's or the province's figures, or mark a region not reporting."""
+    ctx = ctx or context()
+    return review.decide_region(ctx.warehouse, region_code, year, action, reviewer, comment)
+
+
+def review_queue(year: int, reviewer: review.Reviewer,
+                 ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.queue(ctx.warehouse, year, reviewer)
+
+
+def review_approvals(year: int, ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.approvals(ctx.warehouse, year)
+
+
+def review_flag(submission_id: str, region_code: str, indicator_code: str,
+                reviewer: review.Reviewer, comment: str,
+                ctx: Context | None = None) -> dict[str, Any]:
+    ctx = ctx or context()
+    return review.flag_value(ctx.warehouse, submission_id, region_code, indicator_code,
+                             reviewer, comment)
+
+
+def review_follow_ups(year: int, state: str | None = None,
+                      ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.follow_ups(ctx.warehouse, year, state)
+
+
+def review_close_follow_up(follow_up_id: str, reviewer: review.Reviewer,
+                           comment: str | None = None,
+                           ctx: Context | None = None) -> dict[str, Any]:
+    ctx = ctx or context()
+    return review.close_follow_up(ctx.warehouse, follow_up_id, reviewer, comment)
+
+
+def cli_reviewer(ctx: Context | None = None) -> review.Reviewer:
+    """The operating-system user running the CLI, scoped like a workspace user."""
+    ctx = ctx or context()
+    return review.cli_reviewer(ctx.settings)
 
 
 def purge_warehouse(confirm: str, ctx: Context | None = None) -> None:

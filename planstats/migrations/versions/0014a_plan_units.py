@@ -1,13 +1,13 @@
 """Plans as printed: each plan indicator's own unit and its conversion from the concept's unit.
 
 Revision ID: 0014a_plan_units
-Revises: 0005_instants
+Revises: 0007_value_source
 """
 
 from planstats.migrations.sqlfiles import run_sql_dir
 
 revision = "0014a_plan_units"
-down_revision = "0005_instants"
+down_revision = "0007_value_source"
 branch_labels = None
 depends_on = None
 
