@@ -32,6 +32,7 @@ test: install-dev
 	scripts/ensure-postgres.sh
 	scripts/ensure-office.sh
 	scripts/ensure-redis.sh
+	scripts/ensure-browser.sh
 	$(BIN)/ruff check planstats dags plugins tests bench
 	$(BIN)/pytest -m "not topology"
 	$(MAKE) --no-print-directory e2e
