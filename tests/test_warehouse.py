@@ -74,7 +74,11 @@ def test_existing_warehouse_upgrades_in_place(data_dir, tmp_path):
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         assert head != "0001_initial"
         row = conn.execute(text("select file_name, review_status from submission")).one()
+        # plans as printed: each plan row's own unit and its conversion (0014a_plan_units)
+        units = conn.execute(text("select unit, factor, assess_comparator, assess_target "
+                                  "from plan_indicator")).all()
     assert tuple(row) == ("a.xlsx", "pending")
+    assert units == []
 
 
 def test_supersede_keeps_history_and_as_of_sees_the_past(wh_ctx, make_workbook):
