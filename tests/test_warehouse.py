@@ -74,7 +74,11 @@ def test_existing_warehouse_upgrades_in_place(kind, data_dir, tmp_path, request)
         head = ScriptDirectory.from_config(config).get_current_head()
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         row = conn.execute(text("select file_name, review_status from submission")).one()
+        # plans as printed: each plan row's own unit and its conversion (0014a_plan_units)
+        units = conn.execute(text("select unit, factor, assess_comparator, assess_target "
+                                  "from plan_indicator")).all()
     assert tuple(row) == ("a.xlsx", "pending")
+    assert units == []
     old = wh.rows("report/submission_by_id", submission_id="old")[0]
     assert old["processed_at"] == datetime(2022, 1, 5, 1, 2, 3, 500000, tzinfo=UTC)
     assert wh.rows("report/submissions_of_year", year=2021)[0]["received_at"] == datetime(
