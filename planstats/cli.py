@@ -73,6 +73,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precheck(args: argparse.Namespace) -> int:
+    import os
+
+    if args.inbox:
+        os.environ["PLANSTATS_INBOX"] = str(Path(args.inbox).resolve())
+    outcomes = pipeline.precheck(ctx=pipeline.context())
+    if args.json:
+        _print_json(outcomes)
+    else:
+        for o in outcomes:
+            print(f"{o['status']:<24} {o['file']}")
+        print(f"预审 {len(outcomes)} 个文件（均未入库）；回执在各县的“回执”文件夹")
+    return 0
+
+
 def cmd_rollup(args: argparse.Namespace) -> int:
     ctx = pipeline.context()
     basis = "approved" if args.approved_only else "accepted"
@@ -196,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inbox")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("precheck", help="pre-check the files in <inbox>/<region>/预审/ (no load)")
+    p.add_argument("--inbox")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_precheck)
 
     p = sub.add_parser("rollup", help="the annual statistics of a plan")
     p.add_argument("--plan", required=True)
