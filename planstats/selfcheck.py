@@ -14,6 +14,7 @@ the formulas as the county types, and nothing the server reads depends on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ READ_RULE = "numeric"  # reading a cell that is not a number: the server's intak
 MISSING_RULE = "missing_value"
 SHOWN_LIMIT = 60  # characters of a wrong cell quoted back, as the server's reports do
 _TOKEN = "\x00"
+SAMPLE_FACT = "+123.4"  # stands for a typed fact (or a short note) when sizing a row
 FACTS = ("prev", "change", "low", "high", "years", "left_value", "right_value")
 
 
@@ -55,6 +57,7 @@ class Check:
     condition: str  # a formula yielding TRUE/FALSE, before the server's suppressions
     text: str  # a formula yielding the message, with the fix or the note
     order: tuple[int, int] = (0, 0)
+    sample: str = ""  # the message (with the fix) and typical facts: sizes the row
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,13 @@ def _text(template: str, pieces: Mapping[str, str]) -> str:
 
 
 def _message_formula(meta: dict[str, Any], concept: Concept, facts: Mapping[str, str],
-                     pieces: Mapping[str, str], note: str | None) -> str:
-    """The server's message for ``meta`` with the typed facts (and the note) as formula pieces."""
+                     pieces: Mapping[str, str], note: str | None) -> tuple[str, str]:
+    """The server's message for ``meta`` with the typed facts (and the note) as formula pieces,
+    and the message with typical facts in their place."""
     tokens = {k: facts.get(k, f"{_TOKEN}{k}{_TOKEN}") for k in FACTS}
     text = _message(meta, concept, tokens, f"{_TOKEN}note{_TOKEN}" if note else "")
-    return _text(text, {**pieces, "note": note or '""'})
+    sample = re.sub(f"{_TOKEN}[a-z_]+{_TOKEN}", SAMPLE_FACT, text)
+    return _text(text, {**pieces, "note": note or '""'}), sample
 
 
 def _between(expr: str, kwargs: dict[str, Any]) -> str:
@@ -199,25 +204,20 @@ def _check(exp: dict[str, Any], condition: str, cells: RowCells, facts: Mapping[
     meta = exp["meta"]
     severity = ERROR if meta["severity"] == "error" else WARNING
     column = COLUMN_NAMES[meta["column"]]
-    fixed = _message_formula(meta, cells.concept, facts, pieces, None)
+    fixed, sample = _message_formula(meta, cells.concept, facts, pieces, None)
     if severity == WARNING:  # a warning answered in 说明 reads so, as in the server's report
         note = cells.ref(NOTE)
-        explained = _message_formula(meta, cells.concept, facts, pieces, note)
+        explained, _ = _message_formula(meta, cells.concept, facts, pieces, note)
         fixed = f"IF(LEN(TRIM({note}))>0,{explained},{fixed})"
     return Check(meta["rule"], f"{meta.get('rule_id') or meta['rule']}/{meta['column']}",
-                 severity, column, condition, fixed, _order(meta["severity"], meta["rule"]))
+                 severity, column, condition, fixed, _order(meta["severity"], meta["rule"]),
+                 sample)
 
 
 def history_of(past: Mapping[int, float], year: int, concept: Concept) -> HistoryStats:
     """Last year's value and the range of the county's past years, as the server will see them
     (the range does not depend on the value checked, so any value will do)."""
     return history_stats(0.0, past, year, concept)
-
-
-def blank_text(concept: Concept) -> str:
-    """What a row says before anything is typed (the server's 缺报 warning): sizes the row."""
-    exp = next(e for e in value_expectations([concept]) if e["meta"]["rule"] == MISSING_RULE)
-    return _message(exp["meta"], concept, dict.fromkeys(FACTS, ""))
 
 
 def read_checks(cells: RowCells) -> list[Check]:
@@ -227,7 +227,7 @@ def read_checks(cells: RowCells) -> list[Check]:
         ref = cells.ref(column)
         text = f'"“{column}”应填写数字，实际为“"&{shown(ref)}&"”。"'
         out.append(Check(READ_RULE, f"{READ_RULE}/{column}", ERROR, column, unreadable(ref),
-                         text, (-1, 0)))
+                         text, (-1, 0), f"“{column}”应填写数字，实际为“{SAMPLE_FACT}”。"))
     return out
 
 
