@@ -68,9 +68,16 @@ class RowCells:
     concept: Concept
     letters: Mapping[str, str]
     history: HistoryStats = field(default_factory=HistoryStats)
+    factor: float = 1.0  # entered = stored × factor, when the template asks in another unit
 
     def ref(self, column: str) -> str:
         return f"{self.letters[column]}{self.row}"
+
+    @property
+    def value(self) -> str:
+        """本年值 in the concept's unit, as the server checks it."""
+        ref = self.ref(VALUE)
+        return ref if self.factor == 1 else f"({ref}/{_number(self.factor)})"
 
 
 def quote(text: str) -> str:
@@ -150,22 +157,24 @@ def _columns(cells: RowCells) -> dict[str, tuple[str, str]]:
     """Each column the suites check: (formula for its value, formula for 'it has a value')."""
     c = cells.concept
     e, f, g, j = (cells.ref(x) for x in (VALUE, NUMERATOR, DENOMINATOR, PREVIOUS))
+    v = cells.value
     out = {
-        "value": (e, isnumber(e)),
-        "value_frac": (f"ABS({e}-ROUND({e},0))", isnumber(e)),
+        "value": (v, isnumber(e)),
+        "value_frac": (f"ABS({v}-ROUND({v},0))", isnumber(e)),
         "numerator": (f, isnumber(f)),
         "denominator": (g, isnumber(g)),
+        # 上年值 is shown in the unit the county enters: the ratio is the same in either unit
         "yoy_change": (f"({e}-{j})/ABS({j})*100", f"AND({isnumber(e)},{isnumber(j)},{j}<>0)"),
     }
     if c.scale is not None:
-        out["ratio_gap"] = (f"ABS({e}-{_number(c.scale)}*{f}/{g})",
+        out["ratio_gap"] = (f"ABS({v}-{_number(c.scale)}*{f}/{g})",
                             f"AND({isnumber(e)},{isnumber(f)},{isnumber(g)},{g}>0)")
     h = cells.history
     if h.low is not None and h.high is not None:
         from planstats.expectations import HISTORY_SIGMA
 
         mean, sd = (h.low + h.high) / 2, (h.high - h.low) / (2 * HISTORY_SIGMA)
-        out["history_z"] = (f"({e}-{_number(mean)})/{_number(sd)}", isnumber(e))
+        out["history_z"] = (f"({v}-{_number(mean)})/{_number(sd)}", isnumber(e))
     return out
 
 
@@ -257,12 +266,13 @@ def rule_checks(plans: list[Plan], catalog: Catalog,
         for rule in plan.rules:
             if not all(code in rows for code in (*rule.left, *rule.right)):
                 continue
-            values = {code: rows[code].ref(VALUE) for code in (*rule.left, *rule.right)}
+            codes = (*rule.left, *rule.right)
+            values = {code: rows[code].value for code in codes}
             left = "(" + "+".join(values[c] for c in rule.left) + ")"
             right = "(" + "+".join(values[c] for c in rule.right) + ")"
             gap = {"<=": f"{left}-{right}", ">=": f"{right}-{left}",
                    "=": f"ABS({left}-{right})"}[rule.operator]
-            present = ",".join(isnumber(v) for v in values.values())
+            present = ",".join(isnumber(rows[c].ref(VALUE)) for c in codes)
             exp = rule_expectation(plan, rule, catalog)
             columns = {"consistency_gap": (gap, f"AND({present})")}
             cells = rows[rule.left[0]]

@@ -29,6 +29,7 @@ LOCKED_FILL = "F2F2F2"
 HEADER_FILL = "1F4E79"
 ERROR_FILL, WARNING_FILL, EXPLAINED_FILL, PASS_FONT = "FFC7CE", "FFD966", "DDEBF7", "38761D"
 PASS = "通过"
+INPUT_STYLE, LOCKED_STYLE, CHECK_STYLE = "填报输入", "填报锁定", "填报自查"  # named cell styles
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     history = history or {}
     place = {name: i for i, name in enumerate(DATA_HEADERS, start=1)}
     editable = {"本年值", "说明"}
+    styles = _row_styles(wb, border)
     for r, item in enumerate(rows, start=HEADER_ROW + 1):
         c = item.concept
         past = history.get(c.code, {})
@@ -146,15 +148,13 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
             c.code, c.name, c.unit, item.targets, None, None, None, None, None,
             past.get(year - 1), c.numerator or "", c.denominator or "", item.plans], strict=True))
         for name, value in cells.items():
-            cell = ws.cell(row=r, column=place[name], value=value)
-            cell.border = border
-            cell.alignment = Alignment(vertical="center", wrap_text=name in WRAPPED)
             if (name in editable or (name == "分子" and c.needs_numerator)
                     or (name == "分母" and c.needs_denominator)):
-                cell.protection = unlocked
-                cell.fill = input_fill
-            elif name != SELF_CHECK:
-                cell.fill = locked_fill
+                kind = INPUT_STYLE
+            else:
+                kind = CHECK_STYLE if name == SELF_CHECK else LOCKED_STYLE
+            ws.cell(row=r, column=place[name], value=value).style = styles[(kind,
+                                                                            name in WRAPPED)]
         ws.row_dimensions[r].height = row_height(
             [(cells[name], WIDTHS[place[name] - 1]) for name in WRAPPED])
         _add_validation(ws, DataValidation, c, r)
@@ -168,6 +168,29 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _row_styles(wb: Any, border: Any) -> dict[tuple[str, bool], str]:
+    """Named styles of the data rows, (kind, wrapped) → name: one assignment a cell instead of
+    four style objects, which openpyxl hashes and looks up again for every cell."""
+    from copy import copy
+
+    from openpyxl.styles import Alignment, NamedStyle, PatternFill, Protection
+    from openpyxl.styles.fonts import DEFAULT_FONT
+
+    kinds = {INPUT_STYLE: (PatternFill("solid", fgColor=INPUT_FILL), False),
+             LOCKED_STYLE: (PatternFill("solid", fgColor=LOCKED_FILL), True),
+             CHECK_STYLE: (PatternFill(), True)}
+    names = {}
+    for kind, (fill, locked) in kinds.items():
+        for wrap in (False, True):
+            name = kind + ("换行" if wrap else "")
+            wb.add_named_style(NamedStyle(
+                name, font=copy(DEFAULT_FONT), border=border, fill=fill,
+                protection=Protection(locked=locked),
+                alignment=Alignment(vertical="center", wrap_text=wrap)))
+            names[(kind, wrap)] = name
+    return names
 
 
 def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[TemplateRow],
