@@ -101,6 +101,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
         guide.cell(row=i, column=1, value=line or None).alignment = Alignment(wrap_text=True)
         guide.row_dimensions[i].height = row_height([(line, GUIDE_WIDTH)])
     guide.column_dimensions["A"].width = GUIDE_WIDTH
+    fit_to_page_width(guide, title_rows="1:1")
     guide.protection.sheet = True
 
     info = wb.create_sheet(INFO_SHEET)
