@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -65,21 +66,34 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if result["status"] == "rejected" else 0
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _landing_zone(args: argparse.Namespace,
+                  run: Callable[[pipeline.Context], list[dict[str, Any]]],
+                  summary: Callable[[int, pipeline.Context], str]) -> int:
+    """Run one pass over the landing zone (``--inbox`` overrides the setting) and list it."""
     from planstats.settings import Settings
 
     settings = Settings.from_env()
     if args.inbox:
         settings = settings.replaced(inbox=Path(args.inbox))
     ctx = pipeline.context(settings)
-    outcomes = pipeline.ingest(ctx=ctx)
+    outcomes = run(ctx)
     if args.json:
         _print_json(outcomes)
     else:
         for o in outcomes:
             print(f"{o['status']:<24} {o['file']}")
-        print(f"处理 {len(outcomes)} 个文件；审核报告一览见 {ctx.settings.reports}")
+        print(summary(len(outcomes), ctx))
     return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    return _landing_zone(args, lambda ctx: pipeline.ingest(ctx=ctx),
+                         lambda n, ctx: f"处理 {n} 个文件；审核报告一览见 {ctx.settings.reports}")
+
+
+def cmd_precheck(args: argparse.Namespace) -> int:
+    return _landing_zone(args, lambda ctx: pipeline.precheck(ctx=ctx),
+                         lambda n, _: f"预审 {n} 个文件（均未入库）；回执在各县的“回执”文件夹")
 
 
 def cmd_rollup(args: argparse.Namespace) -> int:
@@ -260,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inbox")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("precheck", help="pre-check the files in <inbox>/<region>/预审/ (no load)")
+    p.add_argument("--inbox")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_precheck)
 
     p = sub.add_parser("rollup", help="the annual statistics of a plan")
     p.add_argument("--plan", required=True)

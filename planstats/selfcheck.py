@@ -14,6 +14,7 @@ the formulas as the county types, and nothing the server reads depends on them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ READ_RULE = "numeric"  # reading a cell that is not a number: the server's intak
 MISSING_RULE = "missing_value"
 SHOWN_LIMIT = 60  # characters of a wrong cell quoted back, as the server's reports do
 _TOKEN = "\x00"
+SAMPLE_FACT = "+123.4"  # stands for a typed fact (or a short note) when sizing a row
 FACTS = ("prev", "change", "low", "high", "years", "left_value", "right_value")
 
 
@@ -55,6 +57,7 @@ class Check:
     condition: str  # a formula yielding TRUE/FALSE, before the server's suppressions
     text: str  # a formula yielding the message, with the fix or the note
     order: tuple[int, int] = (0, 0)
+    sample: str = ""  # the message (with the fix) and typical facts: sizes the row
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,16 @@ class RowCells:
     concept: Concept
     letters: Mapping[str, str]
     history: HistoryStats = field(default_factory=HistoryStats)
+    factor: float = 1.0  # entered = stored × factor, when the template asks in another unit
 
     def ref(self, column: str) -> str:
         return f"{self.letters[column]}{self.row}"
+
+    @property
+    def value(self) -> str:
+        """本年值 in the concept's unit, as the server checks it."""
+        ref = self.ref(VALUE)
+        return ref if self.factor == 1 else f"({ref}/{_number(self.factor)})"
 
 
 def quote(text: str) -> str:
@@ -120,11 +130,13 @@ def _text(template: str, pieces: Mapping[str, str]) -> str:
 
 
 def _message_formula(meta: dict[str, Any], concept: Concept, facts: Mapping[str, str],
-                     pieces: Mapping[str, str], note: str | None) -> str:
-    """The server's message for ``meta`` with the typed facts (and the note) as formula pieces."""
+                     pieces: Mapping[str, str], note: str | None) -> tuple[str, str]:
+    """The server's message for ``meta`` with the typed facts (and the note) as formula pieces,
+    and the message with typical facts in their place."""
     tokens = {k: facts.get(k, f"{_TOKEN}{k}{_TOKEN}") for k in FACTS}
     text = _message(meta, concept, tokens, f"{_TOKEN}note{_TOKEN}" if note else "")
-    return _text(text, {**pieces, "note": note or '""'})
+    sample = re.sub(f"{_TOKEN}[a-z_]+{_TOKEN}", SAMPLE_FACT, text)
+    return _text(text, {**pieces, "note": note or '""'}), sample
 
 
 def _between(expr: str, kwargs: dict[str, Any]) -> str:
@@ -145,22 +157,24 @@ def _columns(cells: RowCells) -> dict[str, tuple[str, str]]:
     """Each column the suites check: (formula for its value, formula for 'it has a value')."""
     c = cells.concept
     e, f, g, j = (cells.ref(x) for x in (VALUE, NUMERATOR, DENOMINATOR, PREVIOUS))
+    v = cells.value
     out = {
-        "value": (e, isnumber(e)),
-        "value_frac": (f"ABS({e}-ROUND({e},0))", isnumber(e)),
+        "value": (v, isnumber(e)),
+        "value_frac": (f"ABS({v}-ROUND({v},0))", isnumber(e)),
         "numerator": (f, isnumber(f)),
         "denominator": (g, isnumber(g)),
+        # 上年值 is shown in the unit the county enters: the ratio is the same in either unit
         "yoy_change": (f"({e}-{j})/ABS({j})*100", f"AND({isnumber(e)},{isnumber(j)},{j}<>0)"),
     }
     if c.scale is not None:
-        out["ratio_gap"] = (f"ABS({e}-{_number(c.scale)}*{f}/{g})",
+        out["ratio_gap"] = (f"ABS({v}-{_number(c.scale)}*{f}/{g})",
                             f"AND({isnumber(e)},{isnumber(f)},{isnumber(g)},{g}>0)")
     h = cells.history
     if h.low is not None and h.high is not None:
         from planstats.expectations import HISTORY_SIGMA
 
         mean, sd = (h.low + h.high) / 2, (h.high - h.low) / (2 * HISTORY_SIGMA)
-        out["history_z"] = (f"({e}-{_number(mean)})/{_number(sd)}", isnumber(e))
+        out["history_z"] = (f"({v}-{_number(mean)})/{_number(sd)}", isnumber(e))
     return out
 
 
@@ -199,25 +213,20 @@ def _check(exp: dict[str, Any], condition: str, cells: RowCells, facts: Mapping[
     meta = exp["meta"]
     severity = ERROR if meta["severity"] == "error" else WARNING
     column = COLUMN_NAMES[meta["column"]]
-    fixed = _message_formula(meta, cells.concept, facts, pieces, None)
+    fixed, sample = _message_formula(meta, cells.concept, facts, pieces, None)
     if severity == WARNING:  # a warning answered in 说明 reads so, as in the server's report
         note = cells.ref(NOTE)
-        explained = _message_formula(meta, cells.concept, facts, pieces, note)
+        explained, _ = _message_formula(meta, cells.concept, facts, pieces, note)
         fixed = f"IF(LEN(TRIM({note}))>0,{explained},{fixed})"
     return Check(meta["rule"], f"{meta.get('rule_id') or meta['rule']}/{meta['column']}",
-                 severity, column, condition, fixed, _order(meta["severity"], meta["rule"]))
+                 severity, column, condition, fixed, _order(meta["severity"], meta["rule"]),
+                 sample)
 
 
 def history_of(past: Mapping[int, float], year: int, concept: Concept) -> HistoryStats:
     """Last year's value and the range of the county's past years, as the server will see them
     (the range does not depend on the value checked, so any value will do)."""
     return history_stats(0.0, past, year, concept)
-
-
-def blank_text(concept: Concept) -> str:
-    """What a row says before anything is typed (the server's 缺报 warning): sizes the row."""
-    exp = next(e for e in value_expectations([concept]) if e["meta"]["rule"] == MISSING_RULE)
-    return _message(exp["meta"], concept, dict.fromkeys(FACTS, ""))
 
 
 def read_checks(cells: RowCells) -> list[Check]:
@@ -227,7 +236,7 @@ def read_checks(cells: RowCells) -> list[Check]:
         ref = cells.ref(column)
         text = f'"“{column}”应填写数字，实际为“"&{shown(ref)}&"”。"'
         out.append(Check(READ_RULE, f"{READ_RULE}/{column}", ERROR, column, unreadable(ref),
-                         text, (-1, 0)))
+                         text, (-1, 0), f"“{column}”应填写数字，实际为“{SAMPLE_FACT}”。"))
     return out
 
 
@@ -257,12 +266,13 @@ def rule_checks(plans: list[Plan], catalog: Catalog,
         for rule in plan.rules:
             if not all(code in rows for code in (*rule.left, *rule.right)):
                 continue
-            values = {code: rows[code].ref(VALUE) for code in (*rule.left, *rule.right)}
+            codes = (*rule.left, *rule.right)
+            values = {code: rows[code].value for code in codes}
             left = "(" + "+".join(values[c] for c in rule.left) + ")"
             right = "(" + "+".join(values[c] for c in rule.right) + ")"
             gap = {"<=": f"{left}-{right}", ">=": f"{right}-{left}",
                    "=": f"ABS({left}-{right})"}[rule.operator]
-            present = ",".join(isnumber(v) for v in values.values())
+            present = ",".join(isnumber(rows[c].ref(VALUE)) for c in codes)
             exp = rule_expectation(plan, rule, catalog)
             columns = {"consistency_gap": (gap, f"AND({present})")}
             cells = rows[rule.left[0]]

@@ -182,3 +182,13 @@ def test_a_blank_template_counts_what_is_still_to_fill(ctx, tmp_path, office_pro
     (out,) = convert([path], tmp_path / "lo", office_profile)
     plans = ctx.catalog.plans_for(ctx.regions.ancestors(ENYANG), YEAR)
     assert summary(out) == f"自查：{len(required_indicators(plans, ENYANG))} 项未填写。"
+
+
+def test_a_value_asked_in_another_unit_is_checked_in_the_concepts_unit(ctx):
+    """A template asking in another unit (entered = stored × factor) checks E ÷ factor."""
+    concept = ctx.catalog.concepts["ZB0017"]
+    letters = dict(zip(templates.DATA_HEADERS, "ABCDEFGHIJKLM", strict=True))
+    cells = selfcheck.RowCells(4, concept, letters, factor=0.5)
+    by_rule = {c.rule: c.condition for c in selfcheck.value_checks(cells)}
+    assert "(E4/0.5)" in by_rule["value_range"] and "(E4/0.5)" in by_rule["integer"]
+    assert "(E4/0.5)" not in by_rule["yoy_change"], "上年值 is shown in the entered unit"
