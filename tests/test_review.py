@@ -104,6 +104,8 @@ def test_levels_locks_and_top_down_reopening(wh_ctx, make_workbook):
     with pytest.raises(ReviewError, match="彭山区（待审核）"):
         pipeline.review_decide_region(MEISHAN, YEAR, "approve", PROVINCE, ctx=ctx)
     pipeline.review_decide(ids[pengshan], "return", CITY, "与本年度不报送的说明不符", ctx)
+    owing = pipeline.reminders(YEAR, ctx)["owing"]
+    assert JINJIANG in owing and not set(MEISHAN_OTHERS) & set(owing), "excused: no reminder"
 
     # the city's figures are decided at province level, and the province's queue shows them
     with pytest.raises(PermissionError):
@@ -146,6 +148,7 @@ def test_levels_locks_and_top_down_reopening(wh_ctx, make_workbook):
     assert len(cities) == 20
     for city in cities:
         pipeline.review_decide_region(city, YEAR, "not_reporting", PROVINCE, "试点外", ctx)
+    assert pipeline.reminders(YEAR, ctx)["owing"] == []
     pipeline.review_decide_region(SICHUAN, YEAR, "approve", PROVINCE, ctx=ctx)
     pipeline.run_rollup(plan, YEAR, ctx, basis="approved_prov")
     prov = {r.indicator_code: r for r in pipeline.statistics(plan, YEAR, ctx, "approved_prov")

@@ -230,6 +230,15 @@ def approvals(wh: Warehouse, year: int) -> list[dict[str, Any]]:
     return out
 
 
+def excused(wh: Warehouse, year: int) -> set[str]:
+    """Counties marked not reporting for the year, themselves or through a region above."""
+    tree = Tree.of(wh)
+    marked = {r["region_code"] for r in wh.rows("review/region_approvals", year=year)
+              if r["state"] == st.NOT_REPORTING}
+    return {code for code, row in tree.rows.items() if row["level"] == "county"
+            and any(a in marked for a in tree.ancestors(code))}
+
+
 def queue(wh: Warehouse, year: int, reviewer: Reviewer) -> list[dict[str, Any]]:
     """What awaits a decision in the reviewer's regions: submissions, then regions now approvable.
 
