@@ -36,8 +36,13 @@ def _lock(wh: Warehouse, conn: Connection, tree: Tree, code: str, year: int | No
 
 
 def _units(wh: Warehouse, conn: Connection, year: int) -> dict[str, dict[str, Any]]:
+    """The year's expected units by code, each with the codes of its expected children."""
     rows = conn.execute(wh.sql("review/units_of_year"), {"year": year}).mappings()
-    return {r["region_code"]: dict(r) for r in rows}
+    units = {r["region_code"]: {**r, "child_codes": []} for r in rows}
+    for code, unit in units.items():  # in code order, so children come sorted
+        if unit["parent_code"] in units:
+            units[unit["parent_code"]]["child_codes"].append(code)
+    return units
 
 
 def _approvals(wh: Warehouse, conn: Connection, year: int) -> dict[str, dict[str, Any]]:
@@ -130,8 +135,9 @@ def _state_label(unit: dict[str, Any]) -> str:
 
 
 def _children(units: dict[str, dict[str, Any]], code: str) -> list[dict[str, Any]]:
-    return [{**u, "ready": _ready(u), "state_label": _state_label(u)}
-            for c, u in sorted(units.items()) if u["parent_code"] == code]
+    codes = units[code]["child_codes"] if code in units else []
+    return [{**units[c], "ready": _ready(units[c]), "state_label": _state_label(units[c])}
+            for c in codes]
 
 
 def decide_region(wh: Warehouse, region_code: str, year: int, action: str, reviewer: Reviewer,
