@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 
-PACKAGES = ("chromium", "fonts-noto-cjk", "libjs-bootstrap4", "libjs-jquery")  # the last two: Data Docs
+# the browser and its CJK fonts; the Data Docs pages use bootstrap and jQuery from Debian
+PACKAGES = ("chromium", "fonts-noto-cjk", "libjs-bootstrap4", "libjs-jquery")
 
 
 def ensure_chromium() -> str | None:

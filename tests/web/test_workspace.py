@@ -89,8 +89,12 @@ def test_pages_render_the_warehouse(workspace: Workspace) -> None:
         assert "只读" in queue.text and 'method="post"' not in queue.text
 
         docs = viewer.get("/planstats/datadocs/index.html")
-        assert docs.status_code == 200
-        assert "cdn.jsdelivr" not in docs.text and "newsletter" not in docs.text.lower()
+        assert docs.status_code == 200 and "校验结果" in docs.text
+        run = re.search(r'/planstats/datadocs/(validations/[^"]+\.html)"', docs.text).group(1)
+        page = viewer.get(f"/planstats/datadocs/{run}")
+        assert page.status_code == 200 and "Expectation" in page.text
+        assert not re.search(r'(src|href)="https?://[^"]*(cdn|unpkg|jquery)', page.text)
+        assert "Stay current on everything GX" not in page.text
 
         xlsx = viewer.get(f"/planstats/statistics/files/meishan-14th/{YEAR}/accepted/xlsx")
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
