@@ -191,6 +191,21 @@ def test_decisions_scopes_levels_and_locks(workspace: Workspace) -> None:
         detail = admin.get(f"/planstats/submissions/{ids[DONGPO]}").text
         assert "meishan" in detail and "admin" in detail and "更正数据" in detail
 
+        # a follow-up mark (待核实) on one value: listed for the year, then closed
+        page = admin.get(f"/planstats/submissions/{ids[RENSHOU]}").text
+        code = re.search(r'name="indicator_code" value="([A-Z0-9]+)"', page).group(1)
+        flagged = admin.post(f"/planstats/submissions/{ids[RENSHOU]}/flags", data={
+            "region_code": RENSHOU, "indicator_code": code, "comment": "数值偏高，请核实",
+            "csrf_token": token}, follow_redirects=False)
+        assert flagged.status_code == 303, flagged.text
+        marks = admin.get("/planstats/follow-ups", params={"year": YEAR}).text
+        assert "数值偏高，请核实" in marks and "待核实" in marks
+        mark = re.search(r'/planstats/follow-ups/([0-9a-f]+)/close', marks).group(1)
+        closed = admin.post(f"/planstats/follow-ups/{mark}/close", data={
+            "year": YEAR, "csrf_token": token, "comment": "已核实"}, follow_redirects=False)
+        assert closed.status_code == 303, closed.text
+        assert "已关闭" in admin.get("/planstats/follow-ups", params={"year": YEAR}).text
+
 
 def test_cookie_posts_need_the_page_token(workspace: Workspace) -> None:
     with workspace.client("admin", cookie=True) as browser:
