@@ -155,6 +155,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     from planstats.review import FOLLOW_UP_LABELS, LABELS
+    from planstats.review.states import OPEN
 
     if args.action == "list":
         rows = pipeline.review_list(args.year, args.status)
@@ -177,7 +178,7 @@ def cmd_review(args: argparse.Namespace) -> int:
                   f"下级 {r['ready']}/{r['total']} 已审核或不报送")
         return 0
     if args.action == "follow-ups":
-        rows = pipeline.review_follow_ups(args.year, "open" if args.open else None)
+        rows = pipeline.review_follow_ups(args.year, OPEN if args.open else None)
         if args.json:
             _print_json(rows)
         for r in [] if args.json else rows:

@@ -645,6 +645,7 @@ def reminders(year: int, ctx: Context | None = None) -> dict[str, Any]:
     received = {r["region_code"] for r in ctx.warehouse.rows("report/submissions_of_year",
                                                               year=year)
                 if r["status"] != "rejected"}
+    received |= review.excused(ctx.warehouse, year)  # marked not reporting: not owing
     owing = [c for counties in reporting_units(year, ctx).values() for c in counties
              if c not in received]
     path = ctx.settings.reports / str(year) / "催报名单.csv"

@@ -104,6 +104,8 @@ def test_levels_locks_and_top_down_reopening(wh_ctx, make_workbook):
     with pytest.raises(ReviewError, match="彭山区（待审核）"):
         pipeline.review_decide_region(MEISHAN, YEAR, "approve", PROVINCE, ctx=ctx)
     pipeline.review_decide(ids[pengshan], "return", CITY, "与本年度不报送的说明不符", ctx)
+    owing = pipeline.reminders(YEAR, ctx)["owing"]
+    assert JINJIANG in owing and not set(MEISHAN_OTHERS) & set(owing), "excused: no reminder"
 
     # the city's figures are decided at province level, and the province's queue shows them
     with pytest.raises(PermissionError):
@@ -146,6 +148,7 @@ def test_levels_locks_and_top_down_reopening(wh_ctx, make_workbook):
     assert len(cities) == 20
     for city in cities:
         pipeline.review_decide_region(city, YEAR, "not_reporting", PROVINCE, "试点外", ctx)
+    assert pipeline.reminders(YEAR, ctx)["owing"] == []
     pipeline.review_decide_region(SICHUAN, YEAR, "approve", PROVINCE, ctx=ctx)
     pipeline.run_rollup(plan, YEAR, ctx, basis="approved_prov")
     prov = {r.indicator_code: r for r in pipeline.statistics(plan, YEAR, ctx, "approved_prov")
@@ -260,3 +263,31 @@ def test_a_county_decision_waits_for_its_city(wh_ctx, make_workbook):
         assert worker.is_alive(), "the county's decision went ahead under its city's lock"
     worker.join(timeout=60)
     assert done and done[0]["review_status"] == "approved"
+
+
+def test_decisions_made_before_the_upgrade_keep_their_subject(data_dir, tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine
+
+    from planstats.warehouse import Warehouse
+    from tests.conftest import ROOT
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "planstats" / "migrations"))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004_indexes")
+        conn.execute(text(
+            "insert into review_event (event_id, submission_id, region_code, year, action,"
+            " reviewer, comment, at) values ('e1', 's1', '511903', 2021, 'approve', '王审核',"
+            " null, '2022-03-01T00:00:00+00:00')"))
+    engine.dispose()
+    Warehouse(url, ROOT / "include" / "sql").create_schema()
+    with create_engine(url).connect() as conn:
+        row = conn.execute(text("select subject, subject_id, reviewer from review_event")).one()
+        assert tuple(row) == ("submission", None, "王审核")
+        assert conn.execute(text("select count(*) from follow_up")).scalar() == 0
+        assert conn.execute(text("select count(*) from region_approval")).scalar() == 0

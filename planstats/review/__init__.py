@@ -9,6 +9,7 @@ from planstats.review.decisions import (
     approvals,
     decide,
     decide_region,
+    excused,
     locked_by,
     queue,
     region_status,
@@ -27,6 +28,6 @@ from planstats.review.states import ACTION_LABELS, FOLLOW_UP_LABELS, LABELS
 __all__ = [
     "ACTION_LABELS", "API_FIELDS", "FOLLOW_UP_LABELS", "LABELS", "ReviewError", "Reviewer",
     "api_view", "approvals", "cli_reviewer", "close_follow_up", "decide", "decide_region",
-    "flag_value", "follow_up", "follow_ups", "locked_by", "queue", "receipt_follow_ups",
-    "region_status", "reviewer_scope", "submission", "submissions",
+    "excused", "flag_value", "follow_up", "follow_ups", "locked_by", "queue",
+    "receipt_follow_ups", "region_status", "reviewer_scope", "submission", "submissions",
 ]

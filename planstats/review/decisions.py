@@ -20,7 +20,7 @@ from planstats.review.scope import Reviewer, ReviewError, Tree, covers, require
 from planstats.warehouse import Warehouse
 
 
-def _check_action(action: str, allowed: Any, comment: str | None) -> None:
+def check_action(action: str, allowed: Any, comment: str | None) -> None:
     if action not in allowed:
         raise ReviewError(f"未知的审核操作 {action!r}，可用：{'、'.join(allowed)}")
     if action in st.NEEDS_COMMENT and not (comment and comment.strip()):
@@ -36,8 +36,13 @@ def _lock(wh: Warehouse, conn: Connection, tree: Tree, code: str, year: int | No
 
 
 def _units(wh: Warehouse, conn: Connection, year: int) -> dict[str, dict[str, Any]]:
+    """The year's expected units by code, each with the codes of its expected children."""
     rows = conn.execute(wh.sql("review/units_of_year"), {"year": year}).mappings()
-    return {r["region_code"]: dict(r) for r in rows}
+    units = {r["region_code"]: {**r, "child_codes": []} for r in rows}
+    for code, unit in units.items():  # in code order, so children come sorted
+        if unit["parent_code"] in units:
+            units[unit["parent_code"]]["child_codes"].append(code)
+    return units
 
 
 def _approvals(wh: Warehouse, conn: Connection, year: int) -> dict[str, dict[str, Any]]:
@@ -58,18 +63,36 @@ def _refuse_locked(tree: Tree, approvals: dict[str, dict[str, Any]], code: str,
                    year: int | None) -> None:
     lock = locked_by(tree, approvals, code)
     if lock:
+        day = str(lock["decided_at"])[:10]  # text, or a datetime where instants are typed
         raise ReviewError(
-            f"{tree.name(lock['region_code'])} {year} 年度的数据已于 {lock['decided_at'][:10]} "
+            f"{tree.name(lock['region_code'])} {year} 年度的数据已于 {day} "
             f"审核通过（{lock['reviewer']}），下级数据已锁定；需先由其上级重新开放（自上而下）。")
 
 
-def _event(wh: Warehouse, conn: Connection, *, subject: str, subject_id: str | None,
-           submission_id: str, region_code: str, year: int | None, action: str,
-           reviewer: Reviewer, comment: str | None, at: str) -> None:
+def record_event(wh: Warehouse, conn: Connection, *, subject: str, subject_id: str | None,
+                 submission_id: str, region_code: str, year: int | None, action: str,
+                 reviewer: Reviewer, comment: str | None, at: str) -> None:
+    """One row of review_event: every decision and mark is kept, in order."""
     wh.run(conn, "load/review_event", {
         "event_id": uuid.uuid4().hex, "submission_id": submission_id, "region_code": region_code,
         "year": year, "action": action, "reviewer": reviewer.name, "comment": comment, "at": at,
         "subject": subject, "subject_id": subject_id})
+
+
+def current_submission(wh: Warehouse, conn: Connection, tree: Tree, submission_id: str,
+                       reviewer: Reviewer, action: str) -> Any:
+    """The submission, locked top-down, if the reviewer may act on it and it is its region's
+    current accepted version."""
+    row = conn.execute(wh.sql("report/submission_by_id"),
+                       {"submission_id": submission_id}).first()
+    if row is None:
+        raise ReviewError(f"没有编号为 {submission_id} 的报送。")
+    _lock(wh, conn, tree, row.region_code, row.year)
+    require(reviewer, tree, row.region_code)
+    if row.status == "rejected" or not row.is_current:
+        raise ReviewError(f"报送 {row.file_name} 不是 {tree.name(row.region_code)} 当前有效的"
+                          f"版本，不能{st.ACTION_LABELS[action]}。")
+    return row
 
 
 def decide(wh: Warehouse, submission_id: str, action: str, reviewer: Reviewer,
@@ -77,19 +100,11 @@ def decide(wh: Warehouse, submission_id: str, action: str, reviewer: Reviewer,
     """Approve, return or reopen a region's current submission; the submission afterwards."""
     from planstats.review.read import submission
 
-    _check_action(action, st.SUBMISSION_ACTIONS, comment)
+    check_action(action, st.SUBMISSION_ACTIONS, comment)
     allowed, result = st.SUBMISSION_ACTIONS[action]
     tree = Tree.of(wh)
     with wh.engine.begin() as conn:
-        row = conn.execute(wh.sql("report/submission_by_id"),
-                           {"submission_id": submission_id}).first()
-        if row is None:
-            raise ReviewError(f"没有编号为 {submission_id} 的报送。")
-        _lock(wh, conn, tree, row.region_code, row.year)
-        require(reviewer, tree, row.region_code)
-        if row.status == "rejected" or not row.is_current:
-            raise ReviewError(f"报送 {row.file_name} 不是 {tree.name(row.region_code)} "
-                              "当前有效的版本，不能审核。")
+        row = current_submission(wh, conn, tree, submission_id, reviewer, action)
         _refuse_locked(tree, _approvals(wh, conn, row.year), row.region_code, row.year)
         if row.review_status not in allowed:
             raise ReviewError(f"该报送{st.LABELS.get(row.review_status, row.review_status)}，"
@@ -98,9 +113,9 @@ def decide(wh: Warehouse, submission_id: str, action: str, reviewer: Reviewer,
         wh.run(conn, "load/review_submission", {
             "submission_id": submission_id, "review_status": result, "reviewer": reviewer.name,
             "reviewed_at": stamp, "review_comment": comment})
-        _event(wh, conn, subject=st.SUBJECT_SUBMISSION, subject_id=submission_id,
-               submission_id=submission_id, region_code=row.region_code, year=row.year,
-               action=action, reviewer=reviewer, comment=comment, at=stamp)
+        record_event(wh, conn, subject=st.SUBJECT_SUBMISSION, subject_id=submission_id,
+                     submission_id=submission_id, region_code=row.region_code, year=row.year,
+                     action=action, reviewer=reviewer, comment=comment, at=stamp)
     return submission(wh, submission_id)
 
 
@@ -130,14 +145,15 @@ def _state_label(unit: dict[str, Any]) -> str:
 
 
 def _children(units: dict[str, dict[str, Any]], code: str) -> list[dict[str, Any]]:
-    return [{**u, "ready": _ready(u), "state_label": _state_label(u)}
-            for c, u in sorted(units.items()) if u["parent_code"] == code]
+    codes = units[code]["child_codes"] if code in units else []
+    return [{**units[c], "ready": _ready(units[c]), "state_label": _state_label(units[c])}
+            for c in codes]
 
 
 def decide_region(wh: Warehouse, region_code: str, year: int, action: str, reviewer: Reviewer,
                   comment: str | None = None) -> dict[str, Any]:
     """Approve or reopen a city's or the province's figures, or mark a region not reporting."""
-    _check_action(action, st.REGION_ACTIONS, comment)
+    check_action(action, st.REGION_ACTIONS, comment)
     tree = Tree.of(wh)
     if tree.level(region_code) is None:
         raise ReviewError(f"未知的行政区划代码：{region_code}")
@@ -164,9 +180,9 @@ def decide_region(wh: Warehouse, region_code: str, year: int, action: str, revie
         wh.run(conn, "review/set_region_approval", {
             "region_code": region_code, "year": year, "state": new_state,
             "reviewer": reviewer.name, "decided_at": stamp, "comment": comment})
-        _event(wh, conn, subject=st.SUBJECT_REGION, subject_id=region_code, submission_id="",
-               region_code=region_code, year=year, action=action, reviewer=reviewer,
-               comment=comment, at=stamp)
+        record_event(wh, conn, subject=st.SUBJECT_REGION, subject_id=region_code, submission_id="",
+                     region_code=region_code, year=year, action=action, reviewer=reviewer,
+                     comment=comment, at=stamp)
     return region_status(wh, region_code, year)
 
 
@@ -228,6 +244,15 @@ def approvals(wh: Warehouse, year: int) -> list[dict[str, Any]]:
             "comment": unit["approval_comment"], "ready": sum(c["ready"] for c in children),
             "total": len(children), "locked_by": locked_by(tree, approved, code)})
     return out
+
+
+def excused(wh: Warehouse, year: int) -> set[str]:
+    """Counties marked not reporting for the year, themselves or through a region above."""
+    tree = Tree.of(wh)
+    marked = {r["region_code"] for r in wh.rows("review/region_approvals", year=year)
+              if r["state"] == st.NOT_REPORTING}
+    return {code for code, row in tree.rows.items() if row["level"] == "county"
+            and any(a in marked for a in tree.ancestors(code))}
 
 
 def queue(wh: Warehouse, year: int, reviewer: Reviewer) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from planstats.clock import now
 from planstats.review import states as st
-from planstats.review.decisions import _check_action, _event
+from planstats.review.decisions import check_action, current_submission, record_event
 from planstats.review.scope import Reviewer, ReviewError, Tree, require
 from planstats.warehouse import Warehouse
 
@@ -43,17 +43,10 @@ def follow_up(wh: Warehouse, follow_up_id: str, conn: Connection | None = None) 
 def flag_value(wh: Warehouse, submission_id: str, region_code: str, indicator_code: str,
                reviewer: Reviewer, comment: str) -> dict[str, Any]:
     """Mark one value of a current submission 待核实; the mark."""
-    _check_action(st.FLAG, (st.FLAG,), comment)
+    check_action(st.FLAG, (st.FLAG,), comment)
     tree = Tree.of(wh)
     with wh.engine.begin() as conn:
-        sub = conn.execute(wh.sql("report/submission_by_id"),
-                           {"submission_id": submission_id}).first()
-        if sub is None:
-            raise ReviewError(f"没有编号为 {submission_id} 的报送。")
-        wh.lock_region_year(conn, sub.region_code, sub.year)
-        require(reviewer, tree, sub.region_code)
-        if sub.status == "rejected" or not sub.is_current:
-            raise ReviewError(f"报送 {sub.file_name} 不是当前有效的版本，不能标记待核实。")
+        sub = current_submission(wh, conn, tree, submission_id, reviewer, st.FLAG)
         value = conn.execute(wh.sql("review/fact_of_submission"), {
             "submission_id": submission_id, "region_code": region_code,
             "indicator_code": indicator_code}).first()
@@ -73,9 +66,9 @@ def flag_value(wh: Warehouse, submission_id: str, region_code: str, indicator_co
             "indicator_code": indicator_code, "year": sub.year, "value": value.value,
             "comment": comment, "state": st.OPEN, "flagged_by": reviewer.name,
             "flagged_at": stamp})
-        _event(wh, conn, subject=st.SUBJECT_FOLLOW_UP, subject_id=follow_up_id,
-               submission_id=submission_id, region_code=sub.region_code, year=sub.year,
-               action=st.FLAG, reviewer=reviewer, comment=comment, at=stamp)
+        record_event(wh, conn, subject=st.SUBJECT_FOLLOW_UP, subject_id=follow_up_id,
+                     submission_id=submission_id, region_code=sub.region_code, year=sub.year,
+                     action=st.FLAG, reviewer=reviewer, comment=comment, at=stamp)
     return follow_up(wh, follow_up_id)
 
 
@@ -94,9 +87,10 @@ def close_follow_up(wh: Warehouse, follow_up_id: str, reviewer: Reviewer,
         wh.run(conn, "review/close_follow_up", {
             "follow_up_id": follow_up_id, "state": st.CLOSED, "closed_by": reviewer.name,
             "closed_at": stamp, "close_comment": comment})
-        _event(wh, conn, subject=st.SUBJECT_FOLLOW_UP, subject_id=follow_up_id,
-               submission_id=mark["submission_id"], region_code=mark["county_code"],
-               year=mark["year"], action=st.CLOSE, reviewer=reviewer, comment=comment, at=stamp)
+        record_event(wh, conn, subject=st.SUBJECT_FOLLOW_UP, subject_id=follow_up_id,
+                     submission_id=mark["submission_id"], region_code=mark["county_code"],
+                     year=mark["year"], action=st.CLOSE, reviewer=reviewer, comment=comment,
+                     at=stamp)
     return follow_up(wh, follow_up_id)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from planstats.settings import Settings
@@ -59,7 +60,7 @@ class Tree:
 
     @classmethod
     def of(cls, wh: Warehouse) -> Tree:
-        return cls(wh.rows("review/regions"))
+        return _tree_of(wh)
 
     def name(self, code: str) -> str:
         row = self.rows.get(code)
@@ -86,6 +87,13 @@ class Tree:
 
     def children(self, code: str) -> list[str]:
         return sorted(c for c, r in self.rows.items() if r["parent_code"] == code)
+
+
+@cache
+def _tree_of(wh: Warehouse) -> Tree:
+    """Read once per warehouse: these levels come from configuration (units added at load are
+    towns and communities, below them)."""
+    return Tree(wh.rows("review/regions"))
 
 
 def covers(reviewer: Reviewer, tree: Tree, code: str) -> bool:

@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from pydantic import BaseModel
 
 from planstats import pipeline, review
+from planstats.publish import STATUS_LABELS
 from planstats.rollup import BASES, BASIS_LABELS
 from planstats.web import files, views
 from planstats.web.auth import CSRF_FIELD, CSRF_HEADER, Visitor, check_same_origin, visitor
@@ -50,7 +51,8 @@ def render(request: Request, template: str, who: Visitor | None, status: int = 2
     env = _templates(views.context().settings.include_dir / "templates")
     html = env.get_template(f"web/{template}").render(
         base=_base(request), who=who, csrf_field=CSRF_FIELD, review_labels=review.LABELS,
-        states=views.COUNTY_STATES, action_labels=review.ACTION_LABELS, **context)
+        states=views.COUNTY_STATES, action_labels=review.ACTION_LABELS,
+        status_labels=STATUS_LABELS, **context)
     return HTMLResponse(html, status_code=status)
 
 
@@ -207,7 +209,9 @@ def create_app() -> FastAPI:
     @app.get("/datadocs/{name:path}")
     def data_docs(request: Request, who: Who, name: str = "index.html") -> Any:
         ctx = views.context()
-        path = files.data_docs_file(ctx, name or "index.html")
+        if name in ("", "index.html"):
+            return render(request, "datadocs.html.j2", who, **files.data_docs_pages(ctx))
+        path = files.data_docs_file(ctx, name)
         if path is None:
             raise views.NotFound("没有这个数据文档页面（尚未生成，或已被清理）")
         if path.suffix == ".html":

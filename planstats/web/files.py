@@ -85,19 +85,47 @@ def data_docs_root(ctx: pipeline.Context) -> Path:
     return data_docs_index(ctx.settings.gx_dir).parent
 
 
-def data_docs_file(ctx: pipeline.Context, name: str) -> Path | None:
-    """A Data Docs file, found among the files the docs folder holds (links not followed)."""
-    root = data_docs_root(ctx)
-    if not root.is_dir():
-        return None
-    for folder, dirs, names in os.walk(root):  # followlinks=False: linked folders are not walked
+def _data_docs_files(root: Path) -> dict[str, Path]:
+    """Every regular file of the docs folder by its relative name (links neither followed nor
+    listed)."""
+    out: dict[str, Path] = {}
+    for folder, dirs, names in os.walk(root):  # followlinks=False
         here = Path(folder)
         dirs[:] = [d for d in dirs if not (here / d).is_symlink()]
         for found in names:
             path = here / found
-            if path.relative_to(root).as_posix() == name:
-                return contained(path, [root])
-    return None
+            if not path.is_symlink():
+                out[path.relative_to(root).as_posix()] = path
+    return out
+
+
+def data_docs_file(ctx: pipeline.Context, name: str) -> Path | None:
+    """A Data Docs file, found among the files the docs folder holds."""
+    root = data_docs_root(ctx)
+    path = _data_docs_files(root).get(name) if root.is_dir() else None
+    return contained(path, [root]) if path is not None else None
+
+
+def data_docs_pages(ctx: pipeline.Context, limit: int = 300) -> dict[str, list[dict[str, str]]]:
+    """The validation results (newest first) and expectation suites the Data Docs hold.
+
+    GX's own index builds this list in the browser with bootstrap-table from a CDN; served here
+    it is plain HTML.
+    """
+    from urllib.parse import unquote
+
+    root = data_docs_root(ctx)
+    names = sorted(_data_docs_files(root)) if root.is_dir() else []
+    runs, suites = [], []
+    for name in names:
+        parts = name.removesuffix(".html").split("/")
+        if name.endswith(".html") and parts[0] == "validations" and len(parts) >= 5:
+            runs.append({"name": name, "suite": ".".join(parts[1:-3]),
+                         "run": unquote(parts[-3]), "at": parts[-2], "batch": parts[-1]})
+        elif name.endswith(".html") and parts[0] == "expectations":
+            suites.append({"name": name, "suite": ".".join(parts[1:])})
+    runs.sort(key=lambda r: r["at"], reverse=True)
+    return {"runs": runs[:limit], "suites": suites, "total_runs": str(len(runs))}
 
 
 # Data Docs load bootstrap, jQuery and more from public CDNs, which an intranet cannot reach:
@@ -110,8 +138,10 @@ VENDOR = {
 _CDN_TAG = re.compile(
     r"<(?:link|script)\b[^>]*?(?:href|src)=\"(https?://[^\"]+)\"[^>]*>(?:\s*</script>)?",
     re.IGNORECASE)
-_NEWSLETTER = re.compile(r"<footer>\s*<p>Stay current on everything GX.*?</footer>",
-                         re.IGNORECASE | re.DOTALL)
+
+# GX's newsletter and tutorials banners: links out to the internet, not for reviewers
+_BANNERS = re.compile(r"<footer\b[^>]*>\s*(?:<p>Stay current on everything GX"
+                      r"|<h5 class=\"alert-heading).*?</footer>", re.IGNORECASE | re.DOTALL)
 
 
 def vendor_file(name: str) -> Path | None:
@@ -130,4 +160,4 @@ def offline_data_docs(html: str, static_prefix: str) -> str:
             return match.group(0).replace(url, f"{static_prefix}/jquery.min.js")
         return ""
 
-    return _NEWSLETTER.sub("", _CDN_TAG.sub(local, html))
+    return _BANNERS.sub("", _CDN_TAG.sub(local, html))

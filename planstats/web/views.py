@@ -97,19 +97,19 @@ def overview(ctx: pipeline.Context, year: int, basis: str = "accepted") -> dict[
         if row["received"]:
             on_time[row["region_code"]] = on_time.get(row["region_code"], False) or bool(
                 row["on_time"])
-    counts: dict[str, dict[str, int]] = {}
-    for row in wh.rows("web/plan_status_counts", year=year, basis=basis):
-        counts.setdefault(row["plan_code"], {})[row["status"]] = row["indicators"]
     plans = []
     for code in pipeline.plans_of_year(year, ctx):
         plan = ctx.catalog.plan(code)
         rows = completeness.get(code, [])
+        counts = {r["status"]: r["indicators"] for r in wh.rows(
+            "web/plan_status_counts", plan_code=code, year=year, basis=basis,
+            region_code=plan.region_code)}
         plans.append({
             "code": code, "name": plan.name, "region_code": plan.region_code,
             "region_name": ctx.regions.name(plan.region_code),
             "period": f"{plan.period_start}–{plan.period_end}",
-            "indicators": len(plan.indicators), "computed": code in counts,
-            "counts": {s: counts.get(code, {}).get(s, 0) for s in FIGURE_STATUSES},
+            "indicators": len(plan.indicators), "computed": bool(counts),
+            "counts": {s: counts.get(s, 0) for s in FIGURE_STATUSES},
             "expected": len(rows), "received": sum(bool(r["received"]) for r in rows),
             "on_time": sum(bool(r["on_time"]) for r in rows),
         })

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-# the last two: local copies of what Data Docs pages load
+# the browser and its CJK fonts; the Data Docs pages use bootstrap and jQuery from Debian
 PACKAGES = ("chromium", "fonts-noto-cjk", "libjs-bootstrap4", "libjs-jquery")
 
 

@@ -2,8 +2,9 @@
 submissions: 东坡区 and 仁寿县 (眉山市), 锦江区 and 金牛区 (成都市; 金牛区 is the browser test's),
 a workbook from 青羊区 rejected for text in a number cell, year 2025.
 
-Users (SimpleAuthManager): admin (admin), viewer (viewer: reads only), meishan (user, scoped by
-PLANSTATS_REVIEWER_REGIONS to 511400 眉山市), chengdu (user, scoped to 510100 成都市).
+Users (SimpleAuthManager): admin (admin), viewer (viewer: reads only), meishan and chengdu
+(user). PLANSTATS_REVIEWER_REGIONS scopes admin to 510000 四川省, meishan to 511400 眉山市 and
+chengdu to 510100 成都市.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ YEAR = 2025
 DONGPO, RENSHOU, JINJIANG, QINGYANG, JINNIU = "511402", "511421", "510104", "510105", "510106"
 MEISHAN, CHENGDU = "511400", "510100"
 USERS = "admin:admin,viewer:viewer,meishan:user,chengdu:user"
-SCOPES = {"meishan": [MEISHAN], "chengdu": [CHENGDU]}
+SCOPES = {"admin": ["510000"], "meishan": [MEISHAN], "chengdu": [CHENGDU]}
 
 
 @dataclass

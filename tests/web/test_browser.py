@@ -83,7 +83,7 @@ def test_reviewer_logs_in_and_approves(workspace: Workspace, browser: Browser,
         ("07_statistics_county",
          f"{base}/statistics?plan=meishan-14th&year={YEAR}&region={DONGPO}", "东坡区"),
         ("09_follow_ups", f"{base}/follow-ups?year={YEAR}", "待核实"),
-        ("10_data_docs", f"{base}/datadocs/index.html", "Expectation"),
+        ("10_data_docs", f"{base}/datadocs/index.html", "校验结果"),
         ("11_airflow_nav", f"{workspace.url}/plugin/planstats", ""),
     ]
     for name, url, text in pages:
@@ -94,6 +94,12 @@ def test_reviewer_logs_in_and_approves(workspace: Workspace, browser: Browser,
                              " return f.contentDocument && f.contentDocument.body &&"
                              " f.contentDocument.body.innerText.includes('年度总览'); })()", 120)
         _shot(browser, shots, name, text)
+        if name == "10_data_docs":
+            href = browser.eval(
+                "document.querySelector('a[href*=\"/datadocs/validations/\"]').href")
+            browser.goto(href)
+            _shot(browser, shots, "10b_data_docs_validation", "Expectation")
+            browser.goto(url)
         if name == "06_statistics":
             href = browser.eval("document.querySelector('a[href*=\"/statistics/sources\"]').href")
             browser.goto(href)

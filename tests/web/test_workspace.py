@@ -89,8 +89,12 @@ def test_pages_render_the_warehouse(workspace: Workspace) -> None:
         assert "只读" in queue.text and 'method="post"' not in queue.text
 
         docs = viewer.get("/planstats/datadocs/index.html")
-        assert docs.status_code == 200
-        assert "cdn.jsdelivr" not in docs.text and "newsletter" not in docs.text.lower()
+        assert docs.status_code == 200 and "校验结果" in docs.text
+        run = re.search(r'/planstats/datadocs/(validations/[^"]+\.html)"', docs.text).group(1)
+        page = viewer.get(f"/planstats/datadocs/{run}")
+        assert page.status_code == 200 and "Expectation" in page.text
+        assert not re.search(r'(src|href)="https?://[^"]*(cdn|unpkg|jquery)', page.text)
+        assert "Stay current on everything GX" not in page.text
 
         xlsx = viewer.get(f"/planstats/statistics/files/meishan-14th/{YEAR}/accepted/xlsx")
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
@@ -186,6 +190,21 @@ def test_decisions_scopes_levels_and_locks(workspace: Workspace) -> None:
 
         detail = admin.get(f"/planstats/submissions/{ids[DONGPO]}").text
         assert "meishan" in detail and "admin" in detail and "更正数据" in detail
+
+        # a follow-up mark (待核实) on one value: listed for the year, then closed
+        page = admin.get(f"/planstats/submissions/{ids[RENSHOU]}").text
+        code = re.search(r'name="indicator_code" value="([A-Z0-9]+)"', page).group(1)
+        flagged = admin.post(f"/planstats/submissions/{ids[RENSHOU]}/flags", data={
+            "region_code": RENSHOU, "indicator_code": code, "comment": "数值偏高，请核实",
+            "csrf_token": token}, follow_redirects=False)
+        assert flagged.status_code == 303, flagged.text
+        marks = admin.get("/planstats/follow-ups", params={"year": YEAR}).text
+        assert "数值偏高，请核实" in marks and "待核实" in marks
+        mark = re.search(r'/planstats/follow-ups/([0-9a-f]+)/close', marks).group(1)
+        closed = admin.post(f"/planstats/follow-ups/{mark}/close", data={
+            "year": YEAR, "csrf_token": token, "comment": "已核实"}, follow_redirects=False)
+        assert closed.status_code == 303, closed.text
+        assert "已关闭" in admin.get("/planstats/follow-ups", params={"year": YEAR}).text
 
 
 def test_cookie_posts_need_the_page_token(workspace: Workspace) -> None:

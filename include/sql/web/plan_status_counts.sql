@@ -1,6 +1,5 @@
--- indicators by status at each plan's own region, for the year overview
-select a.plan_code, a.status, count(*) as indicators
-from agg_indicator_value as a
-inner join dim_plan as p on a.plan_code = p.plan_code and a.region_code = p.region_code
-where a.year = :year and a.basis = :basis
-group by a.plan_code, a.status
+-- one plan's indicators by status at its own region, for the year overview
+select status, count(*) as indicators
+from agg_indicator_value
+where plan_code = :plan_code and year = :year and basis = :basis and region_code = :region_code
+group by status
