@@ -5,20 +5,19 @@ Every function takes the pipeline Context and returns plain dicts for a template
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from functools import cache
 from typing import Any
 
-from planstats import pipeline, review
+from planstats import clock, pipeline, review
 from planstats.catalog import Plan
 from planstats.catalog_view import AGGREGATION_TEXT
 from planstats.publish import STATUS_LABELS
 from planstats.review.states import OPEN
 from planstats.rollup import BASES, BASIS_LABELS
+from planstats.settings import Settings
 
-BEIJING = timezone(timedelta(hours=8))
 MISSING, REJECTED_ONLY = "missing", "rejected_only"
 # a county's state in a year: nothing received, only files that failed the checks, or the
 # review state of its current submission
@@ -30,13 +29,12 @@ DOWNLOAD_KINDS = {"original": "原始文件", "report": "审核报告", "annotat
 
 
 def context() -> pipeline.Context:
-    """One pipeline context per process and environment: catalog and regions are read once."""
-    return _context(tuple(sorted((k, v) for k, v in os.environ.items()
-                                 if k.startswith("PLANSTATS_"))))
+    """One pipeline context per process and settings: catalog and regions are read once."""
+    return _context(Settings.from_env().model_dump_json())
 
 
 @cache
-def _context(_environment: tuple[tuple[str, str], ...]) -> pipeline.Context:
+def _context(_settings: str) -> pipeline.Context:
     return pipeline.context()
 
 
@@ -44,17 +42,9 @@ class NotFound(LookupError):
     """A page asked for something the warehouse or catalog does not hold."""
 
 
-def beijing(stamp: str | None) -> str:
-    """An ISO timestamp (UTC when it has no zone) as Beijing time for people to read."""
-    if not stamp:
-        return ""
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
+def beijing(stamp: datetime | str | None) -> str:
+    """An instant as Beijing time for people to read (the column header names the zone)."""
+    return clock.beijing(stamp, zone=False)
 
 
 def years(ctx: pipeline.Context) -> list[int]:
@@ -68,7 +58,7 @@ def years(ctx: pipeline.Context) -> list[int]:
 def default_year(ctx: pipeline.Context) -> int:
     """The newest year with submissions, else the last full calendar year."""
     rows = ctx.warehouse.rows("web/submission_years")
-    return rows[0]["year"] if rows else datetime.now(BEIJING).year - 1
+    return rows[0]["year"] if rows else clock.now().astimezone(clock.BEIJING).year - 1
 
 
 def plan_of(ctx: pipeline.Context, code: str) -> Plan:
