@@ -74,7 +74,7 @@ def test_existing_warehouse_upgrades_in_place(kind, data_dir, tmp_path, request)
         head = ScriptDirectory.from_config(config).get_current_head()
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         row = conn.execute(text("select file_name, review_status from submission")).one()
-        # plans as printed: each plan row's own unit and its conversion (0014a_plan_units)
+        # plans as printed: each plan row's own unit and its conversion (0008_plan_units)
         units = conn.execute(text("select unit, factor, assess_comparator, assess_target "
                                   "from plan_indicator")).all()
     assert tuple(row) == ("a.xlsx", "pending")
