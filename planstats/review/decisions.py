@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from planstats.clock import now
+from planstats.clock import beijing, now
 from planstats.review import states as st
 from planstats.review.scope import Reviewer, ReviewError, Tree, covers, require
 from planstats.warehouse import Warehouse
@@ -63,9 +63,8 @@ def _refuse_locked(tree: Tree, approvals: dict[str, dict[str, Any]], code: str,
                    year: int | None) -> None:
     lock = locked_by(tree, approvals, code)
     if lock:
-        day = str(lock["decided_at"])[:10]  # text, or a datetime where instants are typed
         raise ReviewError(
-            f"{tree.name(lock['region_code'])} {year} 年度的数据已于 {day} "
+            f"{tree.name(lock['region_code'])} {year} 年度的数据已于 {beijing(lock['decided_at'])} "
             f"审核通过（{lock['reviewer']}），下级数据已锁定；需先由其上级重新开放（自上而下）。")
 
 
