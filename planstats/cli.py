@@ -252,6 +252,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="planstats", description="规划指标年度统计")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar or progress lines on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("catalog", help="plans and their indicators")
@@ -367,7 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from planstats.progress import configure
+
     args = build_parser().parse_args(argv)
+    configure(quiet=args.quiet)
     try:
         return args.func(args)
     except (ValueError, KeyError, PermissionError) as exc:
