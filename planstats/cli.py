@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from planstats import pipeline
+from planstats.rollup import BASES
 
 
 def _json_value(value: Any) -> Any:
@@ -64,32 +66,45 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if result["status"] == "rejected" else 0
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def _landing_zone(args: argparse.Namespace,
+                  run: Callable[[pipeline.Context], list[dict[str, Any]]],
+                  summary: Callable[[int, pipeline.Context], str]) -> int:
+    """Run one pass over the landing zone (``--inbox`` overrides the setting) and list it."""
     from planstats.settings import Settings
 
     settings = Settings.from_env()
     if args.inbox:
         settings = settings.replaced(inbox=Path(args.inbox))
     ctx = pipeline.context(settings)
-    outcomes = pipeline.ingest(ctx=ctx)
+    outcomes = run(ctx)
     if args.json:
         _print_json(outcomes)
     else:
         for o in outcomes:
             print(f"{o['status']:<24} {o['file']}")
-        print(f"处理 {len(outcomes)} 个文件；审核报告一览见 {ctx.settings.reports}")
+        print(summary(len(outcomes), ctx))
     return 0
 
 
+def cmd_ingest(args: argparse.Namespace) -> int:
+    return _landing_zone(args, lambda ctx: pipeline.ingest(ctx=ctx),
+                         lambda n, ctx: f"处理 {n} 个文件；审核报告一览见 {ctx.settings.reports}")
+
+
+def cmd_precheck(args: argparse.Namespace) -> int:
+    return _landing_zone(args, lambda ctx: pipeline.precheck(ctx=ctx),
+                         lambda n, _: f"预审 {n} 个文件（均未入库）；回执在各县的“回执”文件夹")
+
+
 def cmd_rollup(args: argparse.Namespace) -> int:
-    from planstats.clock import beijing, parse_instant
+    from planstats.clock import parse_instant
     from planstats.publish import basis_text
 
     ctx = pipeline.context()
-    basis = "approved" if args.approved_only else "accepted"
+    basis = "approved" if args.approved_only else args.basis
     as_of = parse_instant(args.as_of) if args.as_of else None
     if as_of is not None and basis != "accepted":
-        raise ValueError("--as-of applies to all accepted data, not with --approved-only")
+        raise ValueError("--as-of applies to all accepted data, not with an approved basis")
     if as_of is None:  # publishing is the scheduled run's job; as-of only reads the past
         pipeline.run_rollup(args.plan, args.year, ctx, basis=basis)
     rows = pipeline.statistics(args.plan, args.year, ctx, basis=basis, as_of=as_of)
@@ -105,8 +120,7 @@ def cmd_rollup(args: argparse.Namespace) -> int:
         for r in rows:
             if r.region_code == ctx.catalog.plan(args.plan).region_code:
                 counts[r.status] = counts.get(r.status, 0) + 1
-        print(f"{args.plan} {args.year}（{basis_text(basis)}"
-              + (f"，截至 {beijing(as_of)}" if as_of else "") + "）: "
+        print(f"{args.plan} {args.year}（{basis_text(basis, as_of)}）: "
               + "，".join(f"{k} {v}" for k, v in counts.items()))
         if paths:
             print("\n".join(paths.values()))
@@ -140,7 +154,8 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from planstats.review import LABELS
+    from planstats.review import FOLLOW_UP_LABELS, LABELS
+    from planstats.review.states import OPEN
 
     if args.action == "list":
         rows = pipeline.review_list(args.year, args.status)
@@ -154,7 +169,57 @@ def cmd_review(args: argparse.Namespace) -> int:
     if args.action == "show":
         _print_json(pipeline.review_show(args.submission))
         return 0
-    result = pipeline.review_decide(args.submission, args.action, args.reviewer, args.comment)
+    if args.action == "approvals":
+        rows = pipeline.review_approvals(args.year)
+        if args.json:
+            _print_json(rows)
+        for r in [] if args.json else rows:
+            print(f"{r['region_code']} {r['region_name']}  {r['state_label']}  "
+                  f"下级 {r['ready']}/{r['total']} 已审核或不报送")
+        return 0
+    if args.action == "follow-ups":
+        rows = pipeline.review_follow_ups(args.year, OPEN if args.open else None)
+        if args.json:
+            _print_json(rows)
+        for r in [] if args.json else rows:
+            print(f"{r['follow_up_id']}  {r['county_code']} {r['county_name'] or ''}  "
+                  f"{r['indicator_code']} {r['indicator_name'] or ''} = {r['value']}  "
+                  f"{FOLLOW_UP_LABELS[r['state']]}  {r['comment']}")
+        return 0
+    reviewer = pipeline.cli_reviewer()
+    if getattr(args, "reviewer", None):
+        print(f"planstats: --reviewer 已不再使用，审核人记录为 {reviewer.name}"
+              "（运行命令的系统用户）", file=sys.stderr)
+    if args.action == "queue":
+        rows = pipeline.review_queue(args.year, reviewer)
+        if args.json:
+            _print_json(rows)
+        for r in [] if args.json else rows:
+            what = r.get("file_name") or f"{r['ready']}/{r['total']} 个下级已审核"
+            print(f"{r['kind']:<10} {r.get('id') or r['region_code']}  {r['region_code']} "
+                  f"{r['region_name'] or ''}  {what}")
+        return 0
+    if args.action == "flag":
+        mark = pipeline.review_flag(args.submission, args.region, args.indicator, reviewer,
+                                    args.comment)
+        print(f"{mark['follow_up_id']}: {FOLLOW_UP_LABELS[mark['state']]}")
+        return 0
+    if args.action == "close-follow-up":
+        mark = pipeline.review_close_follow_up(args.follow_up, reviewer, args.comment)
+        print(f"{mark['follow_up_id']}: {FOLLOW_UP_LABELS[mark['state']]}")
+        return 0
+    action = args.action.replace("-", "_")
+    if args.region:
+        if args.year is None or args.submission:
+            raise ValueError("--region 需要与 --year 一起使用，且不带报送编号")
+        state = pipeline.review_decide_region(args.region, args.year, action, reviewer,
+                                              args.comment)
+        print(f"{state['region_code']} {state['region_name']} {state['year']}: "
+              f"{state['state_label']}")
+        return 0
+    if not args.submission:
+        raise ValueError("请给出报送编号，或用 --region CODE --year YYYY 审核地区数据")
+    result = pipeline.review_decide(args.submission, action, reviewer, args.comment)
     print(f"{result['submission_id']}: {LABELS[result['review_status']]}")
     return 0
 
@@ -187,6 +252,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="planstats", description="规划指标年度统计")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar or progress lines on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("catalog", help="plans and their indicators")
@@ -211,13 +278,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_ingest)
 
+    p = sub.add_parser("precheck", help="pre-check the files in <inbox>/<region>/预审/ (no load)")
+    p.add_argument("--inbox")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_precheck)
+
     p = sub.add_parser("rollup", help="the annual statistics of a plan")
     p.add_argument("--plan", required=True)
     p.add_argument("--year", type=int, required=True)
     p.add_argument("--json", action="store_true")
     p.add_argument("--out")
     p.add_argument("--approved-only", action="store_true",
-                   help="use only submissions a reviewer approved")
+                   help="use only submissions a reviewer approved (= --basis approved)")
+    p.add_argument("--basis", default="accepted", choices=BASES,
+                   help="approved_city / approved_prov: only where the city's / province's "
+                        "figures are approved too")
     p.add_argument("--as-of", help="the statistics as the data stood then, computed for you only "
                    "(the published ones are not touched): 2025-03-01 (end of that day), "
                    "2025-03-01T12:00 (Beijing time) or with an offset, 2025-03-01T04:00Z")
@@ -235,21 +310,45 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reporting counties a peer group needs (PLANSTATS_QUALITY_MIN_PEERS)")
     p.set_defaults(func=cmd_quality)
 
-    p = sub.add_parser("review", help="reviewer decisions on submissions")
+    p = sub.add_parser("review", help="reviewer decisions, layer by layer, and follow-up marks")
     review_sub = p.add_subparsers(dest="action", required=True)
     q = review_sub.add_parser("list", help="submissions of a year with their review status")
     q.add_argument("--year", type=int, required=True)
     q.add_argument("--status", choices=["pending", "approved", "returned", "reopened"])
     q.add_argument("--json", action="store_true")
-    q = review_sub.add_parser("show", help="one submission and its review history")
+    q = review_sub.add_parser("show", help="one submission, its versions and review history")
     q.add_argument("submission")
-    for action, text in (("approve", "approve and lock the region and year"),
-                         ("return", "send back to the county"),
-                         ("reopen", "unlock an approved region and year")):
+    q = review_sub.add_parser("queue", help="what awaits your decision in a year")
+    q.add_argument("--year", type=int, required=True)
+    q.add_argument("--json", action="store_true")
+    q = review_sub.add_parser("approvals", help="the approval of each city's and the province's "
+                                                "figures")
+    q.add_argument("--year", type=int, required=True)
+    q.add_argument("--json", action="store_true")
+    for action, text in (
+            ("approve", "approve a submission (city level), or with --region a city's or the "
+                        "province's figures once all below are approved; locks the levels below"),
+            ("return", "send a submission back to the county"),
+            ("reopen", "unlock an approved submission or region (top-down)"),
+            ("not-reporting", "with --region: excuse a region from reporting this year")):
         q = review_sub.add_parser(action, help=text)
-        q.add_argument("submission")
-        q.add_argument("--reviewer", required=True)
+        q.add_argument("submission", nargs="?")
+        q.add_argument("--region")
+        q.add_argument("--year", type=int)
         q.add_argument("--comment")
+        q.add_argument("--reviewer", help="ignored: the operating-system user is recorded")
+    q = review_sub.add_parser("flag", help="mark a value of a submission 待核实")
+    q.add_argument("submission")
+    q.add_argument("--region", required=True, help="the value's region (county or unit below)")
+    q.add_argument("--indicator", required=True)
+    q.add_argument("--comment", required=True)
+    q = review_sub.add_parser("follow-ups", help="follow-up marks of a year")
+    q.add_argument("--year", type=int, required=True)
+    q.add_argument("--open", action="store_true", help="only the open ones")
+    q.add_argument("--json", action="store_true")
+    q = review_sub.add_parser("close-follow-up", help="close an open follow-up mark")
+    q.add_argument("follow_up")
+    q.add_argument("--comment")
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("purge", help="drop every table of a TEST warehouse")
@@ -270,7 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from planstats.progress import configure
+
     args = build_parser().parse_args(argv)
+    configure(quiet=args.quiet)
     try:
         return args.func(args)
     except (ValueError, KeyError, PermissionError) as exc:

@@ -61,10 +61,12 @@ def parse_instant(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def beijing(value: datetime | str | None, seconds: bool = False) -> str:
-    """``2026-12-02 02:20 北京时间``: how counties and reviewers read an instant."""
+def beijing(value: datetime | str | None, seconds: bool = False, zone: bool = True) -> str:
+    """``2026-12-02 02:20 北京时间``: how counties and reviewers read an instant (``zone``
+    False where a column header already says 北京时间)."""
     instant = utc(value)
     if instant is None:
         return ""
-    return instant.astimezone(BEIJING).strftime(
-        "%Y-%m-%d %H:%M:%S 北京时间" if seconds else "%Y-%m-%d %H:%M 北京时间")
+    shown = instant.astimezone(BEIJING).strftime(
+        "%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{shown} 北京时间" if zone else shown

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from planstats.clock import beijing, now
+from planstats.intake import NUMBER_COLUMNS
 from planstats.issues import ERROR, WARNING, Issue
 from planstats.regions import RegionTree
 from planstats.validate import Checked
@@ -106,24 +107,36 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
         wh.run(conn, "load/retire_current_submission", {
             "region_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
             "superseded_at": stamp})
-        wh.run(conn, "load/fact_value", [_fact(submission_id, sub.region_code, sub.year, r, flagged)
-                                         for r in sub.rows if r.indicator_code])
+        # the new version answers the reviewers' open 待核实 marks of this county and year
+        wh.run(conn, "review/resolve_follow_ups", {
+            "county_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
+            "closed_by": sub.region_code, "closed_at": stamp})
+        wh.run(conn, "load/fact_value", [
+            _fact(submission_id, sub.region_code, sub.year, r, flagged, sub.data_sheet)
+            for r in sub.rows if r.indicator_code])
     return submission_id
 
 
 def locked_issue(locked: Any) -> Issue:
+    if locked.submission_id:
+        what = "该县本年度数据已于"
+    else:  # the figures of a region above were approved: they lock every level below
+        what = f"上级（{locked.region_code}）本年度数据已于"
     return Issue(ERROR, "approved_locked",
-                 f"该县本年度数据已于 {beijing(locked.reviewed_at)} 经审核通过并锁定"
+                 f"{what} {beijing(locked.reviewed_at)} 经审核通过并锁定"
                  f"（审核人：{locked.reviewer}），不能再次报送；如需更正，请联系审核人退回（reopen）后重新提交。",
                  "data for this region and year is approved and locked; ask a reviewer to reopen")
 
 
 def _fact(submission_id: str, region: str | None, year: int | None, row: Any,
-          flagged: set[int]) -> dict[str, Any]:
+          flagged: set[int], sheet: str) -> dict[str, Any]:
     flag = None
     if row.row in flagged:
         flag = FLAG_EXPLAINED if row.note else FLAG_TO_CHECK
+    # the cell of each number in the county's file, so a published figure can name its sources
+    cells = {f"{attr}_cell": f"{row.columns[column]}{row.row}" if column in row.columns else None
+             for column, attr in NUMBER_COLUMNS.items()}
     return {"submission_id": submission_id, "region_code": row.region_code or region,
             "indicator_code": row.indicator_code, "year": year, "value": row.value,
             "numerator": row.numerator, "denominator": row.denominator,
-            "note": row.note or None, "flag": flag}
+            "note": row.note or None, "flag": flag, "source_sheet": sheet, **cells}

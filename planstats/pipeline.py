@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from sqlalchemy import Connection
 from planstats import clock, gxkit, load, publish, quality, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
+from planstats.progress import Progress
 from planstats.regions import RegionTree, regions_from
 from planstats.settings import Settings
 from planstats.warehouse import Warehouse, reader_for, warehouse_for
@@ -276,23 +278,38 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     years: set[int] = set()
     chunk: list[validate.Checked] = []
     values = 0
-    for name in paths if paths is not None else scan_inbox(ctx):
+    names = paths if paths is not None else scan_inbox(ctx)
+    bar = Progress("ingest", len(names))
+    for name in names:
         try:
             sub = _read(Path(name), ctx, limits)
         except FileNotFoundError:  # gone before it could be read: nothing to report to anyone
+            bar.advance()
             continue
+        bar.advance(values=len(sub.rows))
         if _known(sub, ctx, outcomes):
             continue
         chunk.append(_prepare(sub, ctx, ctx.warehouse))
         values += len(sub.rows)
         if values >= CHUNK_VALUES:
-            years |= _load_chunk(chunk, ctx, outcomes)
+            years |= _timed_chunk(chunk, ctx, outcomes, bar)
             chunk, values = [], 0
     if chunk:
-        years |= _load_chunk(chunk, ctx, outcomes)
+        years |= _timed_chunk(chunk, ctx, outcomes, bar)
     for year in sorted(years):
         write_review_index(year, ctx)
+    counts = Counter(o["status"] for o in outcomes)
+    bar.close(", ".join(f"{status} {n}" for status, n in sorted(counts.items())))
     return outcomes
+
+
+def _timed_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict[str, Any]],
+                 bar: Progress) -> set[int]:
+    began = time.perf_counter()
+    years = _load_chunk(chunk, ctx, outcomes)
+    bar.note(f"chunk of {len(chunk)} files ({sum(len(c.submission.rows) for c in chunk):,} "
+             f"values) checked and loaded in {time.perf_counter() - began:.1f} s")
+    return years
 
 
 def _known(sub: Submission, ctx: Context, outcomes: list[dict[str, Any]]) -> bool:
@@ -334,7 +351,9 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context,
             outcomes.append({"file": str(sub.path), "status": "duplicate",
                              "submission_id": done.submission_id})
             continue
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now())
+        publish.write_submission_report(
+            item, ctx.regions, ctx.catalog, report, clock.now(),
+            follow_ups=review.receipt_follow_ups(wh, sub.region_code, submission_id))
         _move(sub.path, target)
         # the county's cells marked on a copy of the stored file, beside the report and receipt
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
@@ -373,7 +392,7 @@ def precheck(paths: list[str] | None = None, ctx: Context | None = None) -> list
         target = (ctx.settings.archive / PRECHECK / (sub.folder or "unknown-region")
                   / f"{_stamp()}_{path.name}")
         report = target.with_name(target.name + ".report.html")
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, load.now(),
+        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now(),
                                         precheck=True)
         _move(path, target)
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name,
@@ -396,7 +415,7 @@ def _precheck_receipts(path: Path, item: validate.Checked, report: Path, marked:
     if marked:
         shutil.copyfile(marked, receipts / (stem + marked.name.removeprefix(stored)))
     receipt = receipts / f"{stem}回执.txt"
-    receipt.write_text(publish.precheck_receipt(item, path.name, load.now()), encoding="utf-8")
+    receipt.write_text(publish.precheck_receipt(item, path.name, clock.now()), encoding="utf-8")
     return receipt
 
 
@@ -440,7 +459,11 @@ def run_rollup(plan_code: str, year: int, ctx: Context | None = None,
                basis: str = "accepted") -> int:
     """Publish a plan's statistics of a year: the scheduled and asset-triggered roll-up."""
     ctx = ctx or context()
-    return rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year, basis)
+    began = time.perf_counter()
+    count = rollup.compute(ctx.warehouse, ctx.catalog.plan(plan_code), year, basis)
+    log.info("rollup %s %d (%s): %d rows in %.1f s", plan_code, year, basis, count,
+             time.perf_counter() - began)
+    return count
 
 
 @contextmanager
@@ -473,13 +496,22 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
                          " (--out): the published ones stay as they are")
     plan = ctx.catalog.plan(plan_code)
     out = out_dir or ctx.settings.publish / str(year)
+    steps = Progress(f"publish {plan_code} {year}", 4, "steps")
     with _view(ctx, plan_code, year, as_of) as conn:
         rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+        steps.advance()
+        steps.note(f"{len(rows):,} statistics rows read")
         complete = rollup.completeness(ctx.warehouse, plan, year, conn)
         history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
+    steps.advance()
+    steps.note("completeness and trend read")
     findings = data_quality(year, plan_code, ctx)
+    steps.advance()
+    steps.note(f"{len(findings):,} data-quality findings")
     paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
                                      as_of, findings)
+    steps.advance()
+    steps.close(f"workbook, CSV and JSON of {len(rows):,} rows in {out}")
     return {kind: str(path) for kind, path in paths.items()}
 
 
@@ -554,14 +586,60 @@ def review_show(submission_id: str, ctx: Context | None = None) -> dict[str, Any
     return review.submission(ctx.warehouse, submission_id)
 
 
-def review_decide(submission_id: str, action: str, reviewer: str, comment: str | None = None,
-                  ctx: Context | None = None) -> dict[str, Any]:
+def review_decide(submission_id: str, action: str, reviewer: review.Reviewer,
+                  comment: str | None = None, ctx: Context | None = None) -> dict[str, Any]:
     """A reviewer's decision, then the year's reviewer index rewritten to show it."""
     ctx = ctx or context()
     result = review.decide(ctx.warehouse, submission_id, action, reviewer, comment)
     if result["year"]:
         write_review_index(result["year"], ctx)
     return result
+
+
+def review_decide_region(region_code: str, year: int, action: str, reviewer: review.Reviewer,
+                         comment: str | None = None,
+                         ctx: Context | None = None) -> dict[str, Any]:
+    """Approve or reopen a city's or the province's figures, or mark a region not reporting."""
+    ctx = ctx or context()
+    return review.decide_region(ctx.warehouse, region_code, year, action, reviewer, comment)
+
+
+def review_queue(year: int, reviewer: review.Reviewer,
+                 ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.queue(ctx.warehouse, year, reviewer)
+
+
+def review_approvals(year: int, ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.approvals(ctx.warehouse, year)
+
+
+def review_flag(submission_id: str, region_code: str, indicator_code: str,
+                reviewer: review.Reviewer, comment: str,
+                ctx: Context | None = None) -> dict[str, Any]:
+    ctx = ctx or context()
+    return review.flag_value(ctx.warehouse, submission_id, region_code, indicator_code,
+                             reviewer, comment)
+
+
+def review_follow_ups(year: int, state: str | None = None,
+                      ctx: Context | None = None) -> list[dict[str, Any]]:
+    ctx = ctx or context()
+    return review.follow_ups(ctx.warehouse, year, state)
+
+
+def review_close_follow_up(follow_up_id: str, reviewer: review.Reviewer,
+                           comment: str | None = None,
+                           ctx: Context | None = None) -> dict[str, Any]:
+    ctx = ctx or context()
+    return review.close_follow_up(ctx.warehouse, follow_up_id, reviewer, comment)
+
+
+def cli_reviewer(ctx: Context | None = None) -> review.Reviewer:
+    """The operating-system user running the CLI, scoped like a workspace user."""
+    ctx = ctx or context()
+    return review.cli_reviewer(ctx.settings)
 
 
 def purge_warehouse(confirm: str, ctx: Context | None = None) -> None:
@@ -584,10 +662,15 @@ def publish_templates(year: int, counties: list[str], ctx: Context | None = None
     """Each county's pre-filled workbook for ``year`` in the outbox, ``<outbox>/<year>/<code>/``."""
     ctx = ctx or context()
     written = []
+    bar = Progress(f"templates {year}", len(counties), "counties")
     for county in counties:
         name = ctx.regions.name(county)
         out = ctx.settings.outbox / str(year) / county / f"{name}_{year}年度规划指标统计表.xlsx"
         written.append(str(make_template(county, year, out, ctx)))
+        bar.advance()
+        if bar.done % 20 == 0:
+            bar.note()
+    bar.close()
     return written
 
 
@@ -597,6 +680,7 @@ def reminders(year: int, ctx: Context | None = None) -> dict[str, Any]:
     received = {r["region_code"] for r in ctx.warehouse.rows("report/submissions_of_year",
                                                               year=year)
                 if r["status"] != "rejected"}
+    received |= review.excused(ctx.warehouse, year)  # marked not reporting: not owing
     owing = [c for counties in reporting_units(year, ctx).values() for c in counties
              if c not in received]
     path = ctx.settings.reports / str(year) / "催报名单.csv"

@@ -14,8 +14,9 @@ from planstats import clock
 from planstats.catalog import Catalog, Plan
 from planstats.quality import METHOD_LABELS, QualityRow
 from planstats.regions import RegionTree
+from planstats.review import FOLLOW_UP_LABELS
 from planstats.review import LABELS as REVIEW_LABELS
-from planstats.rollup import BEIJING, Completeness, StatRow
+from planstats.rollup import BASIS_LABELS, BASIS_SUFFIXES, Completeness, StatRow
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
@@ -59,8 +60,10 @@ def _environment(templates: Path):
 
 def write_submission_report(checked: Checked, regions: RegionTree, catalog: Catalog,
                             html_path: Path, processed_at: datetime | str,
-                            precheck: bool = False) -> Path:
-    """The county's report on one file; ``precheck`` for a 预审 file, which is never loaded."""
+                            precheck: bool = False,
+                            follow_ups: list[dict[str, Any]] | None = None) -> Path:
+    """The county's receipt: the checks' outcome (``precheck`` for a 预审 file, which is never
+    loaded), and the reviewers' 待核实 marks on its data (still open, or answered by this file)."""
     sub = checked.submission
     labels, advice = (PRECHECK_LABELS, PRECHECK_ADVICE) if precheck else (STATUS_LABELS, ADVICE)
     issues = []
@@ -78,6 +81,7 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
         "summary": checked.summary, "issues": issues,
         "errors": sum(i["severity"] == "error" for i in issues),
         "warnings": sum(i["severity"] == "warning" for i in issues),
+        "follow_ups": follow_ups or [], "follow_up_labels": FOLLOW_UP_LABELS,
     }
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(_env().get_template("submission_report.html.j2").render(**context),
@@ -87,12 +91,11 @@ def write_submission_report(checked: Checked, regions: RegionTree, catalog: Cata
     return html_path
 
 
-def precheck_receipt(checked: Checked, file_name: str, processed_at: str) -> str:
+def precheck_receipt(checked: Checked, file_name: str, processed_at: datetime | str) -> str:
     """The plain-text receipt of a pre-check, for the county's 回执 folder."""
     errors = sum(i.severity == "error" for i in checked.issues)
     warnings = len(checked.issues) - errors
-    shown = datetime.fromisoformat(processed_at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M")
-    return (f"预审回执\n\n文件：{file_name}\n处理时间：{shown}（北京时间）\n"
+    return (f"预审回执\n\n文件：{file_name}\n处理时间：{clock.beijing(processed_at)}\n"
             f"结果：{PRECHECK_LABELS[checked.status]}（错误 {errors} 个，提示 {warnings} 个）\n\n"
             f"{PRECHECK_ADVICE[checked.status]}\n\n详细问题见同名的“预审报告.html”"
             f"{'和“预审.批注.xlsx”' if checked.issues else ''}。原文件已由系统存档，没有删除。\n")
@@ -273,18 +276,14 @@ def binding_summary(plan: Plan, rows: list[StatRow]) -> dict[str, Any]:
                       for i in unmet]}
 
 
-BASIS_TEXT = {"accepted": "全部已接收数据", "approved": "仅已审核通过数据"}
-BASIS_SUFFIX = {"accepted": "", "approved": "_已审核"}
-
-
 def basis_text(basis: str, as_of: datetime | None = None) -> str:
     """How a page or sheet names the data it stands on: basis, and the time when not now."""
-    text = BASIS_TEXT.get(basis, basis)
+    text = BASIS_LABELS[basis]
     return f"{text}（截至 {clock.beijing(as_of)}）" if as_of else text
 
 
 def statistics_paths(plan: Plan, year: int, out_dir: Path, basis: str) -> dict[str, Path]:
-    stem = f"{plan.code}_{year}_规划指标年度统计" + BASIS_SUFFIX.get(basis, f"_{basis}")
+    stem = f"{plan.code}_{year}_规划指标年度统计" + BASIS_SUFFIXES[basis]
     return {kind: out_dir / f"{stem}.{kind}" for kind in ("xlsx", "csv", "json")}
 
 

@@ -156,7 +156,7 @@ def history_outliers(values: list[Value], past: Mapping[tuple[str, str], dict[in
         if stats.z is None or abs(stats.z) <= HISTORY_SIGMA:
             continue
         side = "高于" if stats.z > 0 else "低于"
-        reason = (f"{METHOD_LABELS[HISTORY_RANGE]}：{side}本县往年（{stats.years}）的正常范围 "
+        reason = (f"{side}本县往年（{stats.years}）的正常范围 "
                   f"{_num(stats.low or 0)}～{_num(stats.high or 0)}"
                   f"（均值±{HISTORY_SIGMA:g}倍标准差），偏离 {stats.z:+.1f} 倍标准差。")
         out.append((v, stats.z, statistics.median(prior.values()), len(prior), reason))

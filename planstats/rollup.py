@@ -57,14 +57,22 @@ class StatRow:
         return out
 
 
-BASES = ("accepted", "approved")
+# accepted: every accepted submission; approved: approved at city level (county submissions);
+# approved_city / approved_prov: also the city's / province's figures approved above it
+BASES = ("accepted", "approved", "approved_city", "approved_prov")
+BASIS_LABELS = {"accepted": "全部已接收数据", "approved": "仅已审核通过数据",
+                "approved_city": "仅市（州）级已审定数据", "approved_prov": "仅省级已审定数据"}
+BASIS_SUFFIXES = {"accepted": "", "approved": "_已审核", "approved_city": "_市级审定",
+                  "approved_prov": "_省级审定"}  # in published file names
 
 
 def compute(wh: Warehouse, plan: Plan, year: int, basis: str = "accepted") -> int:
     """Publish the plan's statistics for the year (agg_indicator_value, agg_completeness).
 
     ``basis`` 'accepted' uses every region's current accepted submission; 'approved' only what
-    reviewers approved. The only way the published tables change. Returns the row count.
+    reviewers approved, 'approved_city' / 'approved_prov' only where the city's / the
+    province's figures are approved too (rollup.BASES). The only way the published tables
+    change. Returns the row count.
     """
     with wh.engine.begin() as conn:
         return _materialise(wh, conn, plan, year, basis, None)

@@ -289,12 +289,6 @@ def history_of(past: Mapping[int, float], year: int, concept: Concept) -> Histor
     return history_stats(0.0, past, year, concept)
 
 
-def blank_text(concept: Concept) -> str:
-    """What a row says before anything is typed (the server's 缺报 warning): sizes the row."""
-    meta = next(e["meta"] for e in value_expectations() if e["meta"]["rule"] == MISSING_RULE)
-    return _message(meta["message"], meta["fix"], concept, dict.fromkeys(FACTS, ""))
-
-
 def read_checks(cells: RowCells) -> list[Check]:
     """Text in a number cell: the server's reading error, before any rule runs."""
     out = []

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "PLANSTATS_"
+AIRFLOW_CONN = "AIRFLOW_CONN_PLANSTATS_WAREHOUSE"
 
 
 class SettingsError(ValueError):
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     data_dir: AbsPath = Field(default=None, description="root of everything written")
     include_dir: AbsPath = Field(default=None, description="catalog, SQL, suites, templates")
     warehouse_url: str = Field(default="", description="SQLAlchemy URL; SQLite under data/")
+    # the Airflow Connection planstats_warehouse given in the environment (URI or JSON form)
+    airflow_conn_warehouse: str | None = Field(
+        default=None, validation_alias="AIRFLOW_CONN_PLANSTATS_WAREHOUSE")
     inbox: AbsPath = None
     archive: AbsPath = None
     quarantine: AbsPath = None
@@ -68,7 +72,11 @@ class Settings(BaseSettings):
         set_ = object.__setattr__  # frozen: fill the derived defaults once, here
         set_(self, "data_dir", data)
         set_(self, "include_dir", self.include_dir or PROJECT_ROOT / "include")
-        set_(self, "warehouse_url", self.warehouse_url or f"sqlite:///{data / 'warehouse.sqlite'}")
+        from planstats.connection import warehouse_url_from_airflow
+
+        # the Airflow Connection first, then PLANSTATS_WAREHOUSE_URL, then SQLite under data/
+        set_(self, "warehouse_url", warehouse_url_from_airflow(self.airflow_conn_warehouse)
+             or self.warehouse_url or f"sqlite:///{data / 'warehouse.sqlite'}")
         for name, default in zip(_DERIVED, ("inbox", "archive", "quarantine", "reports",
                                             "outbox", "publish", "gx"), strict=True):
             if getattr(self, name) is None:
@@ -79,7 +87,7 @@ class Settings(BaseSettings):
     def from_env(cls) -> Settings:
         """The settings of the current environment (validated once per distinct environment)."""
         return _from(tuple(sorted((k, v) for k, v in os.environ.items()
-                                  if k.startswith(PREFIX))))
+                                  if k.startswith(PREFIX) or k == AIRFLOW_CONN)))
 
     def replaced(self, **changes: Any) -> Settings:
         """A copy with some fields changed (e.g. the CLI's ``--inbox``), validated again."""
@@ -110,8 +118,11 @@ def _from(environment: tuple[tuple[str, str], ...]) -> Settings:
 def _explain(exc: ValidationError, env: dict[str, str]) -> str:
     lines = []
     for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else "?"
-        variable = PREFIX + field.upper()
+        if not error["loc"]:  # a check across fields (e.g. the Airflow connection's type)
+            lines.append(str(error["msg"]).removeprefix("Value error, "))
+            continue
+        field = str(error["loc"][0])
+        variable = AIRFLOW_CONN if field == "airflow_conn_warehouse" else PREFIX + field.upper()
         annotation = Settings.model_fields[field].annotation if field in Settings.model_fields \
             else None
         kind = getattr(annotation, "__name__", str(annotation)).lower()

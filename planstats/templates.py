@@ -10,23 +10,26 @@ from planstats import selfcheck
 from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
 from planstats.regions import RegionTree
-from planstats.sheets import fit_to_page_width, row_height
+from planstats.sheets import fit_to_page_width, row_height, text_width
 
 HEADER_ROW = 3
 SELF_CHECK = "自查"
 DATA_HEADERS = ("指标代码", "指标名称", "单位", "目标值", "本年值", "分子", "分母", "说明",
                 SELF_CHECK, "上年值", "分子含义", "分母含义", "所属规划")
-WIDTHS = (10, 44, 8, 18, 12, 12, 12, 30, 44, 10, 34, 26, 28)
+WIDTHS = (10, 44, 8, 18, 12, 12, 12, 30, 60, 10, 34, 26, 28)
 WRAPPED = ("指标名称", "目标值", "说明", SELF_CHECK, "分子含义", "分母含义", "所属规划")
 # Hidden helper columns right of the table: the 自查 counts and text, then one flag per check.
 ERRORS, WARNINGS, MISSING, CHECK_TEXT, FLAG = (
     "自查错误数", "自查待说明数", "自查未填数", "自查文字", "自查项")
 SUMMARY_CELL = "E2"
+GUIDE_WIDTH = 110
+LINE = 15.0  # points per wrapped line, as sheets.row_height counts them
 INPUT_FILL = "FFF2CC"
 LOCKED_FILL = "F2F2F2"
 HEADER_FILL = "1F4E79"
-ERROR_FILL, WARNING_FILL, PASS_FONT = "FFC7CE", "FFD966", "38761D"
+ERROR_FILL, WARNING_FILL, EXPLAINED_FILL, PASS_FONT = "FFC7CE", "FFD966", "DDEBF7", "38761D"
 PASS = "通过"
+INPUT_STYLE, LOCKED_STYLE, CHECK_STYLE = "填报输入", "填报锁定", "填报自查"  # named cell styles
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ def template_rows(catalog: Catalog, plans: list[Plan], region_code: str) -> list
 
 
 GUIDE = (
-    "一、本表由县（市、区）填报，填好后放入本县的共享文件夹，系统自动接收并回复审核报告。",
+    "一、本表由县（市、区）填报，填好后放入本县的共享文件夹，系统自动接收并回复审核报告。"
+    "可提交 .xlsx（推荐）、.xls、.ods 或 .csv 文件；WPS 的 .et 格式请另存为 .xlsx。",
     "二、请勿修改指标代码、指标名称、单位、目标值等灰色单元格；只在黄色单元格填写。",
     "三、“本年值”填写统计年度末的数值；百分比指标填写百分数（如 95.5 表示 95.5%），不带%号也可。",
     "四、比率类指标须同时填写“分子”“分母”（含义见右侧两列），上级汇总按Σ分子÷Σ分母计算，"
@@ -65,9 +69,11 @@ GUIDE = (
     "六、“指标数据”表的“自查”列随填写自动检查，规则与系统审核相同：红色为错误，必须修改；"
     "黄色为提示，请核对，无误的在“说明”列写明原因。表头上方一行汇总还有几处需要修改。"
     "自查只是帮助，以系统回复的审核报告为准。",
-    "七、提交前也可以预审：把文件放入本县共享文件夹中的“预审”文件夹，系统在下一轮接收时按正式审核"
-    "同样的规则检查，并在“回执”文件夹中回复审核报告和标注了问题的副本；预审的文件不入库，"
-    "检查后移入预审存档，不会删除。",
+    "七、正式报送前可以先预审：把填好的文件放入本县共享文件夹里的“预审”文件夹（没有就新建一个），"
+    "系统在下一轮接收（约 15 分钟内）按正式报送完全相同的规则检查，并在“回执”文件夹中放回"
+    "“文件名.预审报告.html”、“文件名.预审回执.txt”，有问题时还有标注了问题的副本"
+    "“文件名.预审.批注.xlsx”。预审的文件不入库、不算报送，检查后由系统存档，不会删除；"
+    "预审通过后，请把文件放入本县文件夹（不是“预审”文件夹）正式报送。",
     "八、同一年度重复提交时，以最新一次通过审核的文件为准，历次提交均保留备查。",
 )
 
@@ -95,12 +101,12 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     guide.title = GUIDE_SHEET
     guide["A1"] = f"{region_name}{year}年度规划指标统计填报说明"
     guide["A1"].font = Font(bold=True, size=14)
-    for i, line in enumerate(GUIDE, start=3):
-        guide.cell(row=i, column=1, value=line).alignment = Alignment(wrap_text=True)
-    applies = guide.cell(row=len(GUIDE) + 4, column=1,
-                         value="适用规划：" + "；".join(p.name for p in plans))
-    applies.alignment = Alignment(wrap_text=True)
-    guide.column_dimensions["A"].width = 110
+    lines = [*GUIDE, "", "适用规划：" + "；".join(p.name for p in plans)]
+    for i, line in enumerate(lines, start=3):
+        guide.cell(row=i, column=1, value=line or None).alignment = Alignment(wrap_text=True)
+        guide.row_dimensions[i].height = row_height([(line, GUIDE_WIDTH)])
+    guide.column_dimensions["A"].width = GUIDE_WIDTH
+    fit_to_page_width(guide, title_rows="1:1")
     guide.protection.sheet = True
 
     info = wb.create_sheet(INFO_SHEET)
@@ -140,6 +146,7 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     history = history or {}
     place = {name: i for i, name in enumerate(DATA_HEADERS, start=1)}
     editable = {"本年值", "说明"}
+    styles = _row_styles(wb, border)
     for r, item in enumerate(rows, start=HEADER_ROW + 1):
         c, entry = item.concept, item.entry
         past = history.get(c.code, {})
@@ -148,16 +155,13 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
             entry.entered(past.get(year - 1)), c.numerator or "", c.denominator or "", item.plans],
             strict=True))
         for name, value in cells.items():
-            cell = ws.cell(row=r, column=place[name], value=value)
-            cell.border = border
-            cell.alignment = Alignment(vertical="center", wrap_text=name in WRAPPED)
             if (name in editable or (name == "分子" and c.needs_numerator)
                     or (name == "分母" and c.needs_denominator)):
-                cell.protection = unlocked
-                cell.fill = input_fill
-            elif name != SELF_CHECK:
-                cell.fill = locked_fill
-        cells[SELF_CHECK] = selfcheck.blank_text(c)
+                kind = INPUT_STYLE
+            else:
+                kind = CHECK_STYLE if name == SELF_CHECK else LOCKED_STYLE
+            ws.cell(row=r, column=place[name], value=value).style = styles[(kind,
+                                                                            name in WRAPPED)]
         ws.row_dimensions[r].height = row_height(
             [(cells[name], WIDTHS[place[name] - 1]) for name in WRAPPED])
         _add_validation(ws, DataValidation, entry, r)
@@ -171,6 +175,29 @@ def build_template(catalog: Catalog, regions: RegionTree, plans: list[Plan], reg
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _row_styles(wb: Any, border: Any) -> dict[tuple[str, bool], str]:
+    """Named styles of the data rows, (kind, wrapped) → name: one assignment a cell instead of
+    four style objects, which openpyxl hashes and looks up again for every cell."""
+    from copy import copy
+
+    from openpyxl.styles import Alignment, NamedStyle, PatternFill, Protection
+    from openpyxl.styles.fonts import DEFAULT_FONT
+
+    kinds = {INPUT_STYLE: (PatternFill("solid", fgColor=INPUT_FILL), False),
+             LOCKED_STYLE: (PatternFill("solid", fgColor=LOCKED_FILL), True),
+             CHECK_STYLE: (PatternFill(), True)}
+    names = {}
+    for kind, (fill, locked) in kinds.items():
+        for wrap in (False, True):
+            name = kind + ("换行" if wrap else "")
+            wb.add_named_style(NamedStyle(
+                name, font=copy(DEFAULT_FONT), border=border, fill=fill,
+                protection=Protection(locked=locked),
+                alignment=Alignment(vertical="center", wrap_text=wrap)))
+            names[(kind, wrap)] = name
+    return names
 
 
 def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[TemplateRow],
@@ -190,12 +217,6 @@ def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[Templat
     rules = selfcheck.rule_checks(plans, catalog, cells)
     checks = {code: [*selfcheck.read_checks(c), *selfcheck.value_checks(c), *rules.get(code, [])]
               for code, c in cells.items()}
-    width = WIDTHS[DATA_HEADERS.index(SELF_CHECK)]
-    for code, c in cells.items():
-        # the longest message and a line to spare: text_width errs wide, so that also holds
-        # two shorter ones (a rate over 100 with 分子 > 分母)
-        need = max(row_height([(check.sample, width)]) for check in checks[code]) + 15
-        ws.row_dimensions[c.row].height = max(ws.row_dimensions[c.row].height or 0, need)
     helpers = [ERRORS, WARNINGS, MISSING, CHECK_TEXT,
                *(f"{FLAG}{i}" for i in range(1, max(map(len, checks.values()), default=0) + 1))]
     base = len(DATA_HEADERS) + 1
@@ -215,6 +236,11 @@ def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[Templat
         text = f"{column[CHECK_TEXT]}{r}"
         ws[text] = "=" + formulas.text
         ws[c.ref(SELF_CHECK)] = f'=IF({text}="",{selfcheck.quote(PASS)},LEFT({text},LEN({text})-1))'
+        # room for the two longest messages: a row rarely has more at once
+        longest = sorted((check.sample for check in checks[code]), key=text_width)[-2:]
+        lines = sum(-(-text_width(m) // (WIDTHS[DATA_HEADERS.index(SELF_CHECK)] - 1))
+                    for m in longest)
+        ws.row_dimensions[r].height = max(ws.row_dimensions[r].height or 0, LINE * lines)
     errors, warnings, missing = (f"{column[n]}{first}:{column[n]}{last}"
                                  for n in (ERRORS, WARNINGS, MISSING))
     ws[SUMMARY_CELL] = selfcheck.summary_formula(errors, warnings, missing)
@@ -229,7 +255,10 @@ def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[Templat
         formula=[f"${column[WARNINGS]}{first}+${column[MISSING]}{first}>0"], fill=yellow,
         stopIfTrue=True))
     ws.conditional_formatting.add(area, FormulaRule(
-        formula=[f'${letters[SELF_CHECK]}{first}={selfcheck.quote(PASS)}'], font=green))
+        formula=[f'${letters[SELF_CHECK]}{first}={selfcheck.quote(PASS)}'], font=green,
+        stopIfTrue=True))
+    ws.conditional_formatting.add(area, FormulaRule(  # warnings answered in 说明
+        formula=["TRUE"], fill=PatternFill("solid", bgColor=EXPLAINED_FILL)))
     ws.conditional_formatting.add(SUMMARY_CELL, FormulaRule(
         formula=[f"SUM({errors})>0"], fill=red, stopIfTrue=True))
     ws.conditional_formatting.add(SUMMARY_CELL, FormulaRule(

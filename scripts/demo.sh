@@ -39,3 +39,6 @@ echo "GX 数据文档：    $PLANSTATS_DATA_DIR/gx/gx/uncommitted/data_docs/loca
 echo "年度统计一览：   $PLANSTATS_DATA_DIR/publish/2025/index.html"
 echo "年度统计工作簿： $(ls "$PLANSTATS_DATA_DIR"/publish/2025/*.xlsx)"
 echo "仓库（SQLite）： $PLANSTATS_DATA_DIR/warehouse.sqlite"
+echo
+echo "审核工作台（浏览器）：make workspace，然后打开 http://localhost:8080/planstats/"
+echo "                    （Airflow standalone，登录用户及密码见 \$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated）"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -57,46 +58,107 @@ def _pg_bindir() -> Path:
     return found[-1].parent
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A real PostgreSQL server in a throwaway cluster, run as an unprivileged user."""
-    bindir = _pg_bindir()
-    base = Path(tempfile.mkdtemp(prefix="planstats-pg-"))
-    cluster, sockets = base / "cluster", base / "sock"
-    sockets.mkdir()
-    as_user: list[str] = []
-    user = os.environ.get("USER") or "planstats"
-    if os.geteuid() == 0:  # initdb refuses root: run the server as nobody
-        user = "nobody"
-        as_user = ["runuser", "-u", user, "--"]
-        for path in (base, sockets):
-            shutil.chown(path, user="nobody")
-        base.chmod(0o755)
-    port = _free_port()
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(cluster), "-U", user,
-                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(cluster), "-w", "-l",
-                    str(base / "server.log"), "-o", f"-p {port} -k {sockets} -h 127.0.0.1",
-                    "start"], check=True, capture_output=True)
-    try:
-        url = f"postgresql+psycopg://{user}@127.0.0.1:{port}/postgres"
-        deadline = time.time() + 30
+class PgCluster:
+    """A throwaway PostgreSQL cluster on a free port, run as an unprivileged user (initdb
+    refuses root), with its own socket folder; ``restart`` keeps port and data."""
+
+    def __init__(self, superuser: str | None = None, password: str | None = None) -> None:
+        self.bindir = _pg_bindir()
+        self.base = Path(tempfile.mkdtemp(prefix="planstats-pg-"))
+        self.cluster, self.sockets = self.base / "cluster", self.base / "sock"
+        self.sockets.mkdir()
+        self.as_user: list[str] = []
+        os_user = os.environ.get("USER") or "planstats"
+        if os.geteuid() == 0:  # run the server as nobody
+            os_user = "nobody"
+            self.as_user = ["runuser", "-u", os_user, "--"]
+            for path in (self.base, self.sockets):
+                shutil.chown(path, user=os_user)
+            self.base.chmod(0o755)
+        self.user = superuser or os_user
+        self.port = _free_port()
+        auth = ["--auth=trust"]
+        if password:  # TCP clients give the password; the local socket stays trusted
+            pwfile = self.base / "pwfile"
+            pwfile.write_text(password)
+            if self.as_user:
+                shutil.chown(pwfile, user=os_user)
+            auth = ["--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}"]
+        subprocess.run([*self.as_user, str(self.bindir / "initdb"), "-D", str(self.cluster),
+                        "-U", self.user, *auth, "-E", "UTF8", "--locale=C.UTF-8"],
+                       check=True, capture_output=True)
+
+    def pg_ctl(self, *args: str) -> None:
+        subprocess.run([*self.as_user, str(self.bindir / "pg_ctl"), "-D", str(self.cluster),
+                        *args], check=True, capture_output=True)
+
+    def start(self) -> None:
+        self.pg_ctl("-w", "-l", str(self.base / "server.log"), "-o",
+                    f"-p {self.port} -k {self.sockets} -h 127.0.0.1", "start")
+
+    def stop(self) -> None:
+        self.pg_ctl("-w", "-m", "fast", "stop")
+
+    @property
+    def pid(self) -> int:
+        return int((self.cluster / "postmaster.pid").read_text().split()[0])
+
+    def psql_env(self) -> dict[str, str]:
+        """What a client on the local socket needs (as in the image's init scripts)."""
+        return {**os.environ, "PGHOST": str(self.sockets), "PGPORT": str(self.port),
+                "PGUSER": self.user, "PATH": f"{self.bindir}:{os.environ['PATH']}"}
+
+    def wait_ready(self, timeout: float = 30) -> None:
         import psycopg
 
+        deadline = time.time() + timeout
         while True:
             try:
-                psycopg.connect(f"host=127.0.0.1 port={port} user={user} dbname=postgres").close()
-                break
+                psycopg.connect(host=str(self.sockets), port=self.port, user=self.user,
+                                dbname="postgres").close()
+                return
             except psycopg.OperationalError:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.3)
-        yield url
+
+    def remove(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL server in a throwaway cluster, run as an unprivileged user."""
+    pg = PgCluster()
+    pg.start()
+    try:
+        pg.wait_ready()
+        yield f"postgresql+psycopg://{pg.user}@127.0.0.1:{pg.port}/postgres"
     finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(cluster), "-m", "fast",
-                        "stop"], capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+        pg.remove()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def wh_ctx(request, data_dir, monkeypatch):
+    """A pipeline context on a fresh warehouse of each kind."""
+    if request.param == "postgresql":
+        import uuid
+
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        server = make_url(request.getfixturevalue("postgres_url"))
+        name = f"planstats_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(host=server.host, port=server.port, user=server.username,
+                             dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'create database "{name}"')
+        url = server.set(database=name).render_as_string(hide_password=False)
+        monkeypatch.setenv("PLANSTATS_WAREHOUSE_URL", url)
+    from planstats import pipeline
+
+    return pipeline.context()
 
 
 def good_values(ctx, region: str, year: int) -> dict:

@@ -30,8 +30,8 @@ def convert(paths: list[Path], out_dir: Path, profile: Path, fmt: str = "xlsx",
     """Open each file in LibreOffice (formulas computed on load) and save it as ``fmt``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [soffice(), f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-         "--convert-to", fmt, "--outdir", str(out_dir), *map(str, paths)],
+        [soffice(), f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless",
+         "--norestore", "--convert-to", fmt, "--outdir", str(out_dir), *map(str, paths)],
         capture_output=True, text=True, timeout=timeout)
     suffix = fmt.split(":")[0]
     outs = [out_dir / f"{p.stem}.{suffix}" for p in paths]

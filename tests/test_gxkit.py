@@ -63,3 +63,22 @@ def test_dry_run_writes_no_gx_project_files(ctx, make_workbook, tmp_path):
     assert json.loads(done.stdout)["status"] == "accepted_with_warnings"
     assert _tree(data, cwd, home) == before
     assert not list(tmp_path.rglob("great_expectations.yml")), "no GX project anywhere"
+
+
+def test_ingest_shows_progress_on_stderr_and_quiet_turns_it_off(ctx, make_workbook, tmp_path):
+    """Not a terminal: plain lines (files done/total, values, rate, ETA, one per chunk) and a
+    summary; ``--quiet`` prints none of them."""
+    env = {**os.environ, "PLANSTATS_DATA_DIR": str(ctx.settings.data_dir),
+           "PLANSTATS_STABLE_SECONDS": "0"}
+    runs = {}
+    for quiet, year in ((False, 2023), (True, 2024)):
+        make_workbook(ctx.settings.inbox / "511903" / f"{year}.xlsx", year=year)
+        done = subprocess.run([sys.executable, "-m", "planstats.cli",
+                               *(["--quiet"] if quiet else []), "ingest"], env=env,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        runs[quiet] = done.stderr
+    assert "ingest: 1/1 files, " in runs[False] and "values (" in runs[False]
+    assert "ETA" in runs[False] and "chunk of 1 files" in runs[False]
+    assert "ingest done in" in runs[False] and "accepted 1" in runs[False]
+    assert "ingest" not in runs[True]

@@ -8,34 +8,20 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from planstats import cli, pipeline
 from planstats.clock import BEIJING, now, parse_instant
+from planstats.review import Reviewer
 from tests.conftest import ROOT, good_values
 
 ENYANG = "511903"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def wh_ctx(request, data_dir, monkeypatch):
-    """A pipeline context on a fresh warehouse of each kind."""
-    if request.param == "postgresql":
-        server = make_url(request.getfixturevalue("postgres_url"))
-        name = f"planstats_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(host=server.host, port=server.port, user=server.username,
-                             dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
-        monkeypatch.setenv("PLANSTATS_WAREHOUSE_URL", url)
-    return pipeline.context()
+WANG = Reviewer("王审核", None, may_decide=True)
 
 
 def scalar(ctx, sql: str, **params):
@@ -88,7 +74,11 @@ def test_existing_warehouse_upgrades_in_place(kind, data_dir, tmp_path, request)
         head = ScriptDirectory.from_config(config).get_current_head()
         assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         row = conn.execute(text("select file_name, review_status from submission")).one()
+        # plans as printed: each plan row's own unit and its conversion (0008_plan_units)
+        units = conn.execute(text("select unit, factor, assess_comparator, assess_target "
+                                  "from plan_indicator")).all()
     assert tuple(row) == ("a.xlsx", "pending")
+    assert units == []
     old = wh.rows("report/submission_by_id", submission_id="old")[0]
     assert old["processed_at"] == datetime(2022, 1, 5, 1, 2, 3, 500000, tzinfo=UTC)
     assert wh.rows("report/submissions_of_year", year=2021)[0]["received_at"] == datetime(
@@ -123,7 +113,7 @@ def test_approval_locks_until_reopened_and_approved_basis(wh_ctx, make_workbook)
     folder = ctx.settings.inbox / ENYANG
     make_workbook(folder / "v1.xlsx", year=2023, overrides={"ZB0025": (100, None, None)})
     (first,) = pipeline.ingest(ctx=ctx)
-    pipeline.review_decide(first["submission_id"], "approve", "王审核", "核对无误", ctx)
+    pipeline.review_decide(first["submission_id"], "approve", WANG, "核对无误", ctx)
 
     make_workbook(folder / "v2.xlsx", year=2023, overrides={"ZB0025": (130, None, None)})
     (locked,) = pipeline.ingest(ctx=ctx)
@@ -132,8 +122,8 @@ def test_approval_locks_until_reopened_and_approved_basis(wh_ctx, make_workbook)
     assert current_value(ctx, "ZB0025", 2023) == 100
 
     with pytest.raises(ValueError, match="comment"):
-        pipeline.review_decide(first["submission_id"], "reopen", "王审核", None, ctx)
-    pipeline.review_decide(first["submission_id"], "reopen", "王审核", "县里申请更正", ctx)
+        pipeline.review_decide(first["submission_id"], "reopen", WANG, None, ctx)
+    pipeline.review_decide(first["submission_id"], "reopen", WANG, "县里申请更正", ctx)
     make_workbook(folder / "v3.xlsx", year=2023, overrides={"ZB0025": (130, None, None)})
     (third,) = pipeline.ingest(ctx=ctx)
     assert third["status"] == "accepted"
@@ -143,7 +133,7 @@ def test_approval_locks_until_reopened_and_approved_basis(wh_ctx, make_workbook)
     approved = {r.indicator_code: r for r in
                 pipeline.statistics("enyang-14th", 2023, ctx, basis="approved")}
     assert approved["ZB0025"].value is None, "the approval was reopened: nothing approved now"
-    pipeline.review_decide(third["submission_id"], "approve", "王审核", None, ctx)
+    pipeline.review_decide(third["submission_id"], "approve", WANG, None, ctx)
     pipeline.run_rollup("enyang-14th", 2023, ctx, basis="approved")
     approved = {r.indicator_code: r for r in
                 pipeline.statistics("enyang-14th", 2023, ctx, basis="approved")}

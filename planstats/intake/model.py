@@ -32,7 +32,7 @@ class Limits:
     """What a county file may not exceed; checked before the file is parsed."""
 
     file_bytes: int
-    xlsx_bytes: int  # all members of the zip, uncompressed
+    xlsx_bytes: int  # all members of an xlsx or ods zip, uncompressed
     zip_members: int
     rows: int
     cells: int  # rows × columns of one sheet as the reader lays it out

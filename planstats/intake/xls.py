@@ -103,7 +103,6 @@ def _sheets(data: bytes, limits: Limits) -> dict[str, SheetFacts]:
 
 
 def _measure(facts: SheetFacts, stream: bytes, offset: int, limits: Limits) -> None:
-    facts.merged = None  # calamine reads MERGECELLS itself
     for kind, body in _records(stream, offset):
         if kind in _CELLS and len(body) >= 4:
             row, col = struct.unpack("<HH", body[:4])

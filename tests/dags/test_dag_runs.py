@@ -103,3 +103,20 @@ def test_templates_for_every_county_and_the_reminder_list(airflow_env):
     owing = (Path(airflow_env["PLANSTATS_DATA_DIR"]) / "reports" / "2025" / "催报名单.csv")
     lines = owing.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 1 + 182 and not any(line.startswith("511903") for line in lines)
+
+
+def test_collection_answers_a_precheck_and_loads_nothing(airflow_env):
+    data = Path(airflow_env["PLANSTATS_DATA_DIR"])
+    if list((data / "inbox" / "511903").glob("*.xlsx")):  # run alone: collect the samples first
+        dag_test(airflow_env, "planstats_collect")
+    pre = data / "inbox" / "511903" / "预审"
+    pre.mkdir(parents=True, exist_ok=True)
+    sample = sorted((data / "archive").glob("*/511903/*.xlsx"))[0]
+    (pre / "预审样例.xlsx").write_bytes(sample.read_bytes())
+    before = warehouse(airflow_env, "select count(*), max(received_at) from submission")
+    dag_test(airflow_env, "planstats_collect")
+    assert warehouse(airflow_env, "select count(*), max(received_at) from submission") == before
+    assert not list(pre.iterdir())
+    receipt = data / "inbox" / "511903" / "回执" / "预审样例.预审回执.txt"
+    assert "没有入库" in receipt.read_text(encoding="utf-8")
+    assert list((data / "archive" / "预审" / "511903").glob("*_预审样例.xlsx"))

@@ -6,7 +6,8 @@
 -- 每万人); a plan read through assess_* is compared in the concept's unit with that target.
 -- Basis 'accepted': the current submission of each region (or, when past = 1, the one current
 -- at the as_of time);
--- basis 'approved': the latest submission a reviewer approved.
+-- basis 'approved': the latest submission a reviewer approved; 'approved_city' /
+-- 'approved_prov': of those, only where the figures of the county's city / province are approved.
 with chosen_submission as (
     select s.submission_id
     from submission as s
@@ -25,7 +26,7 @@ with chosen_submission as (
                 and (s.superseded_at is null or s.superseded_at > :as_of)
             )
             or (
-                cast(:basis as varchar(16)) = 'approved'
+                cast(:basis as varchar(16)) in ('approved', 'approved_city', 'approved_prov')
                 and s.review_status = 'approved'
                 and not exists (
                     select 1
@@ -34,6 +35,22 @@ with chosen_submission as (
                         and newer.year = s.year
                         and newer.review_status = 'approved'
                         and newer.processed_at > s.processed_at
+                )
+                and (
+                    cast(:basis as varchar(16)) = 'approved'
+                    or exists (
+                        select 1
+                        from region_closure as up
+                        inner join region_approval as a
+                            on up.ancestor_code = a.region_code and a.year = s.year
+                        inner join dim_region as level_region
+                            on a.region_code = level_region.region_code
+                        where up.descendant_code = s.region_code
+                            and a.state = 'approved'
+                            and level_region.level = case cast(:basis as varchar(16))
+                                when 'approved_city' then 'city' else 'province'
+                            end
+                    )
                 )
             )
         )

@@ -26,10 +26,8 @@ INSTANTS = {
 
 
 def upgrade() -> None:
-    run_sql_dir("migrations/0005_instants")
-    if op.get_bind().dialect.name == "postgresql":
-        run_sql_dir("migrations/0005_instants/postgresql")
-    else:
+    run_sql_dir("migrations/0005_instants")  # and its postgresql/ folder: the timestamptz types
+    if op.get_bind().dialect.name == "sqlite":
         _rewrite_sqlite_text()
 
 

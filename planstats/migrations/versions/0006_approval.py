@@ -1,19 +1,19 @@
-"""Plans as printed: each plan indicator's own unit and its conversion from the concept's unit.
+"""Multi-level approval (region_approval), what each decision was about, follow-up marks.
 
-Revision ID: 0014a_plan_units
+Revision ID: 0006_approval
 Revises: 0005_instants
 """
 
 from planstats.migrations.sqlfiles import run_sql_dir
 
-revision = "0014a_plan_units"
+revision = "0006_approval"
 down_revision = "0005_instants"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    run_sql_dir("migrations/0014a_plan_units")
+    run_sql_dir("migrations/0006_approval")
 
 
 def downgrade() -> None:

@@ -1,0 +1,1 @@
+alter table fact_value add column denominator_cell varchar(16)
