@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     gx_keep_runs: int = Field(default=30, ge=1)  # GX results kept per suite (Data Docs speed)
     max_parallel: int = Field(default=2, ge=1)  # mapped Airflow tasks at a time
     allow_purge: bool = False  # `planstats purge` is for test warehouses only
-    reviewer_regions: dict[str, list[str]] | None = None  # user → regions they may decide for
+    # user → region codes they may decide for (and below); unset: every user who may edit
+    reviewer_regions: dict[str, list[Annotated[str, BeforeValidator(str)]]] | None = None
     quality_threshold: float = Field(default=3.5, gt=0)  # |modified z| that stands out
     quality_min_peers: int = Field(default=5, ge=2)  # reporting counties a peer group needs
 

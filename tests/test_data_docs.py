@@ -60,7 +60,7 @@ def test_pruned_data_docs_stay_bounded_and_faster(ctx, tmp_path, monkeypatch):
     files = county_files(ctx, tmp_path / "sent")
     sent = {p: p.read_bytes() for p in files}
     everything, pruned = tmp_path / "gx-all", tmp_path / "gx-pruned"
-    monkeypatch.setattr(gxkit, "KEEP_RUNS", 10**9)  # keep every result: the unbounded case
+    monkeypatch.setenv("PLANSTATS_GX_KEEP_RUNS", str(10**9))  # keep every result: unbounded
     check_times, growth = [], []
     for n, path in enumerate(files, start=1):
         check_times.append(timed(pipeline.check, [path], ctx, everything))
@@ -96,7 +96,7 @@ def test_pruned_data_docs_stay_bounded_and_faster(ctx, tmp_path, monkeypatch):
 
 
 def test_each_check_prunes_what_it_stored(ctx, tmp_path, monkeypatch):
-    monkeypatch.setattr(gxkit, "KEEP_RUNS", 2)
+    monkeypatch.setenv("PLANSTATS_GX_KEEP_RUNS", "2")
     project = tmp_path / "gx"
     for path in county_files(ctx, tmp_path / "sent")[:4]:
         pipeline.check([path], ctx, project)
