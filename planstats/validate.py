@@ -275,11 +275,13 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
     each row with the parameters of its rules as columns."""
     import pandas as pd
 
-    records, history = [], {}
+    records, history, factors = [], {}, []
     for item in checked:
         sub = item.submission
         asked = {ind.concept.code for plan in item.plans for ind in plan.indicators}
         for row in sub.rows:
+            entry = item.asked.get(row.indicator_code)
+            factors.append(entry.factor if entry else 1.0)
             value = row.value
             region = row.region_code or sub.region_code or ""
             stats = history_stats(value, item.history.get((region, row.indicator_code), {}),
@@ -290,6 +292,8 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
                             stats.change, stats.z))
     values = pd.DataFrame.from_records(records, columns=VALUE_COLUMNS)
     add_rule_columns(values, rule_parameters(catalog))
+    # a rate is rounded in the unit the county types: half of that unit, in the concept's
+    values["ratio_tolerance"] /= factors
     consistency, rules = consistency_frame(checked, catalog)
     return Frames(values, consistency, history, rules)
 
