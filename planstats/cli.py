@@ -146,7 +146,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         print(f"{r.score:+7.1f}  {r.region_code} {ctx.regions.name(r.region_code)}  "
-              f"{r.indicator_code} {names.get(r.indicator_code, '')}  本年值 {r.value:g}  "
+              f"{r.indicator_code} {names.get(r.indicator_code, '')}  本年值 {r.value:g}{r.unit}  "
               f"{r.reason}")
     print(f"{args.year} 年{f' {args.plan}' if args.plan else ''}：{len(rows)} 条数据质量提示"
           "（供审核参考，不影响数据接收）")

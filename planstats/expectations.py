@@ -66,10 +66,12 @@ def yoy_threshold(concept: Concept) -> float:
     return concept.yoy_threshold or YOY_THRESHOLD
 
 
-def range_text(c: Concept) -> str:
+def range_text(c: Concept, factor: float = 1.0) -> str:
+    """The valid range, in the concept's unit or ``factor`` × it (the unit a county enters)."""
+    low = (c.valid_min or 0) * factor
     if c.valid_max is None:
-        return f"不小于{c.valid_min or 0:g}"
-    return f"{c.valid_min or 0:g}～{c.valid_max:g}"
+        return f"不小于{low:g}"
+    return f"{low:g}～{c.valid_max * factor:g}"
 
 
 def _exp(kind: str, kwargs: dict[str, Any], rule: str, severity: str, column: str,
@@ -77,7 +79,8 @@ def _exp(kind: str, kwargs: dict[str, Any], rule: str, severity: str, column: st
          **meta_extra: Any) -> dict[str, Any]:
     """One expectation over every row. ``column`` is the county's cell a failure points at;
     ``checks`` says what is checked (shown in Data Docs). ``message`` may name the row's concept:
-    {name} {unit} {range} {numerator} {denominator} {weight} {scale}, and the row's history
+    {name} {unit} {range} {numerator} {denominator} {weight} {scale}, the typed {value}
+    (“为150，”, or nothing), and the row's history
     {prev} {change} {threshold} {low} {high} {years}, filled per row when the issue is reported."""
     meta: dict[str, Any] = {"rule": rule, "severity": severity, "column": column,
                             "checks": checks, "message": message, "fix": fix, **meta_extra}
@@ -113,10 +116,10 @@ def value_expectations() -> list[dict[str, Any]]:
              condition="required == 1"),
         _exp("expect_column_pair_values_a_to_be_greater_than_b", _at_least("value", "value_min"),
              "value_range", "error", "value", "本年值 ≥ 该指标的下限 value_min。",
-             "“{name}”的本年值应在{range}之间（单位：{unit}）。", "请核对数值和单位。"),
+             "“{name}”的本年值{value}应在{range}之间（单位：{unit}）。", "请核对数值和单位。"),
         _exp("expect_column_pair_values_a_to_be_greater_than_b", _at_least("value_max", "value"),
              "value_range", "error", "value", "本年值 ≤ 该指标的上限 value_max。",
-             "“{name}”的本年值应在{range}之间（单位：{unit}）。", "请核对数值和单位。"),
+             "“{name}”的本年值{value}应在{range}之间（单位：{unit}）。", "请核对数值和单位。"),
         _exp("expect_column_pair_values_a_to_be_greater_than_b",
              _at_least("frac_max", "value_frac"), "integer", "error", "value_frac",
              "个数类指标（frac_max = 0）的本年值为整数。",

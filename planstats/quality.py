@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from planstats.catalog import Catalog, Plan, required_indicators
+from planstats.catalog import Catalog, Indicator, Plan, required_indicators
 from planstats.expectations import HISTORY_SIGMA, yoy_threshold
 from planstats.regions import RegionTree
 from planstats.warehouse import Warehouse
@@ -36,8 +36,8 @@ MIN_PEERS = 5  # reporting counties a group needs, the county itself included
 MAD_SCALE = 0.6745  # MAD ÷ 0.6745 estimates the standard deviation of normal data
 MEAN_AD_SCALE = 1.253314  # so does 1.253314 × the mean absolute deviation
 COUNTY_LEVEL = "county"
-ROW_FIELDS = ("region_code", "indicator_code", "plan_code", "year", "value", "method", "score",
-              "peer_median", "reason")
+ROW_FIELDS = ("region_code", "indicator_code", "plan_code", "year", "value", "unit", "method",
+              "score", "peer_median", "reason")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ class QualityRow:
     reason: str
     peers: int = 0  # counties (or past years) in that group
     note: str | None = None  # what the county wrote in 说明
+    unit: str = ""  # of value and peer_median: the unit the row's plan states the indicator in
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -103,24 +104,29 @@ def _num(value: float) -> str:
     return f"{round(value, 4):.12g}"
 
 
-def _peer_reason(label: str, value: float, group: Spread, score: float, threshold: float) -> str:
+def _peer_reason(label: str, value: float, group: Spread, score: float, threshold: float,
+                 factor: float = 1.0) -> str:
+    """Why a value stands out; the median quoted as ``factor`` × the stored unit."""
     side = "高于" if score > 0 else "低于"
     times = ""
     if value * group.median > 0:  # a ratio says "ten times" where both have the same sign
         times = f"，是中位数的 {value / group.median:.1f} 倍"
-    return (f"{label}（{group.n} 个县报送）明显{side}同类：中位数 {_num(group.median)}{times}；"
-            f"修正Z值 {score:+.1f}，超过 ±{threshold:g}。")
+    return (f"{label}（{group.n} 个县报送）明显{side}同类：中位数 {_num(group.median * factor)}"
+            f"{times}；修正Z值 {score:+.1f}，超过 ±{threshold:g}。")
 
 
 def peer_outliers(values: list[Value], min_gap: Mapping[str, float],
                   threshold: float = THRESHOLD, min_peers: int = MIN_PEERS,
+                  factors: Mapping[tuple[str, str], float] | None = None,
                   ) -> list[tuple[Value, str, float, Spread, str]]:
     """(value, method, score, group, reason) of every value beyond ``threshold`` in its city or
     the province; groups with fewer than ``min_peers`` reporting counties are not judged.
 
     A value is listed only when it also differs from the median by more than ``min_gap`` of its
     indicator (a fraction of the median): where peers cluster, as rates near 100 % do, MAD is
-    tiny and |M| is large for differences nobody would call suspicious.
+    tiny and |M| is large for differences nobody would call suspicious. Values are compared
+    in the stored (concept) unit; ``factors`` ((county, indicator) → plan unit ÷ stored unit)
+    only change how a reason quotes them.
     """
     groups: dict[tuple[str, str], list[Value]] = defaultdict(list)
     for v in values:
@@ -138,14 +144,18 @@ def peer_outliers(values: list[Value], min_gap: Mapping[str, float],
             material = abs(m.value - group.median) > min_gap.get(m.indicator_code, 0) * abs(
                 group.median)
             if abs(score) > threshold and material:
-                reason = _peer_reason(METHOD_LABELS[method], m.value, group, score, threshold)
+                factor = (factors or {}).get((m.region_code, m.indicator_code), 1.0)
+                reason = _peer_reason(METHOD_LABELS[method], m.value, group, score, threshold,
+                                      factor)
                 out.append((m, method, score, group, reason))
     return out
 
 
 def history_outliers(values: list[Value], past: Mapping[tuple[str, str], dict[int, float]],
-                     catalog: Catalog) -> list[tuple[Value, float, float, int, str]]:
-    """(value, score, median of past years, years, reason) of values outside their history."""
+                     catalog: Catalog, factors: Mapping[tuple[str, str], float] | None = None,
+                     ) -> list[tuple[Value, float, float, int, str]]:
+    """(value, score, median of past years, years, reason) of values outside their history;
+    the reason quotes the range in the plan's unit (``factors`` as in ``peer_outliers``)."""
     from planstats.validate import history_stats
 
     out = []
@@ -156,25 +166,27 @@ def history_outliers(values: list[Value], past: Mapping[tuple[str, str], dict[in
         if stats.z is None or abs(stats.z) <= HISTORY_SIGMA:
             continue
         side = "高于" if stats.z > 0 else "低于"
+        factor = (factors or {}).get((v.region_code, v.indicator_code), 1.0)
         reason = (f"{side}本县往年（{stats.years}）的正常范围 "
-                  f"{_num(stats.low or 0)}～{_num(stats.high or 0)}"
+                  f"{_num((stats.low or 0) * factor)}～{_num((stats.high or 0) * factor)}"
                   f"（均值±{HISTORY_SIGMA:g}倍标准差），偏离 {stats.z:+.1f} 倍标准差。")
         out.append((v, stats.z, statistics.median(prior.values()), len(prior), reason))
     return out
 
 
 def _asked(catalog: Catalog, regions: RegionTree, year: int,
-           plan: Plan | None) -> dict[tuple[str, str], str]:
-    """(county, indicator) → the plan that asks it of the county (the most local one)."""
+           plan: Plan | None) -> dict[tuple[str, str], tuple[str, Indicator]]:
+    """(county, indicator) → the plan that asks it of the county (the most local one), and
+    the indicator as that plan states it."""
     if plan is not None and not plan.covers_year(year):
         return {}
     top = plan.region_code if plan else next(r.code for r in regions.by_code.values()
                                              if r.parent is None)
-    out: dict[tuple[str, str], str] = {}
+    out: dict[tuple[str, str], tuple[str, Indicator]] = {}
     for county in regions.counties_under(top):
         plans = [plan] if plan else catalog.plans_for(regions.ancestors(county), year)
         for code, uses in required_indicators(plans, county).items():
-            out[(county, code)] = uses[0][0].code
+            out[(county, code)] = (uses[0][0].code, uses[0][1])
     return out
 
 
@@ -194,20 +206,26 @@ def analyse(wh: Warehouse, catalog: Catalog, regions: RegionTree, year: int,
             past[(v.region_code, v.indicator_code)][v.year] = v.value
     asked = _asked(catalog, regions, year, plan)
     min_gap = {c.code: yoy_threshold(c) / 100 for c in catalog.concepts.values()}
+    factors = {key: ind.stat_factor for key, (_, ind) in asked.items() if ind.stat_factor != 1}
     out = []
-    for v, method, score, group, reason in peer_outliers(current, min_gap, threshold, min_peers):
+    for v, method, score, group, reason in peer_outliers(current, min_gap, threshold, min_peers,
+                                                         factors):
         if (v.region_code, v.indicator_code) in asked:
             out.append(_row(v, asked, method, score, group.median, group.n, reason))
-    for v, score, median, years, reason in history_outliers(current, past, catalog):
+    for v, score, median, years, reason in history_outliers(current, past, catalog, factors):
         if (v.region_code, v.indicator_code) in asked:
             out.append(_row(v, asked, HISTORY_RANGE, score, median, years, reason))
     return sort_rows(out)
 
 
-def _row(v: Value, asked: Mapping[tuple[str, str], str], method: str, score: float,
-         median: float | None, peers: int, reason: str) -> QualityRow:
-    return QualityRow(v.region_code, v.indicator_code, asked[(v.region_code, v.indicator_code)],
-                      v.year, v.value, method, score, median, reason, peers, v.note)
+def _row(v: Value, asked: Mapping[tuple[str, str], tuple[str, Indicator]], method: str,
+         score: float, median: float | None, peers: int, reason: str) -> QualityRow:
+    """The row in its plan's unit: value and median × the plan's factor (score has no unit)."""
+    plan_code, ind = asked[(v.region_code, v.indicator_code)]
+    factor = ind.stat_factor
+    return QualityRow(v.region_code, v.indicator_code, plan_code, v.year, v.value * factor,
+                      method, score, None if median is None else median * factor, reason,
+                      peers, v.note, ind.stat_unit)
 
 
 def sort_rows(rows: Iterable[QualityRow]) -> list[QualityRow]:

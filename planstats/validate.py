@@ -15,10 +15,11 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planstats.catalog import Catalog, Concept, Plan, entries, template_version
+from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.expectations import (
     HISTORY_MIN_YEARS,
     HISTORY_SIGMA,
@@ -75,6 +76,11 @@ class Checked:
     @property
     def key(self) -> str:
         return self.submission.file_hash[:16]
+
+    @cached_property
+    def asked(self) -> dict[str, Entry]:
+        """What the county enters for each concept (its unit and factor)."""
+        return entries(self.plans, self.submission.region_code or "")
 
     def to_dict(self) -> dict[str, Any]:
         sub = self.submission
@@ -269,11 +275,13 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
     each row with the parameters of its rules as columns."""
     import pandas as pd
 
-    records, history = [], {}
+    records, history, factors = [], {}, []
     for item in checked:
         sub = item.submission
         asked = {ind.concept.code for plan in item.plans for ind in plan.indicators}
         for row in sub.rows:
+            entry = item.asked.get(row.indicator_code)
+            factors.append(entry.factor if entry else 1.0)
             value = row.value
             region = row.region_code or sub.region_code or ""
             stats = history_stats(value, item.history.get((region, row.indicator_code), {}),
@@ -284,6 +292,8 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
                             stats.change, stats.z))
     values = pd.DataFrame.from_records(records, columns=VALUE_COLUMNS)
     add_rule_columns(values, rule_parameters(catalog))
+    # a rate is rounded in the unit the county types: half of that unit, in the concept's
+    values["ratio_tolerance"] /= factors
     consistency, rules = consistency_frame(checked, catalog)
     return Frames(values, consistency, history, rules)
 
@@ -431,25 +441,33 @@ def _attach(usable: list[Checked], failures: list[Failure], catalog: Catalog,
                 history_cells[item.key].add(cell)
             if severity == ERROR:
                 error_cells[item.key].add(cell)
+            entry = item.asked.get(row.indicator_code)
             if rule:
                 facts = {"left_value": _num(rule.left), "right_value": _num(rule.right)}
                 wording = (rule.message, rule.fix)
             else:
-                facts = _history_facts(data.history.get((item.key, row_no), HistoryStats()))
+                facts = _value_facts(row.value, data.history.get((item.key, row_no),
+                                                                 HistoryStats()), entry)
                 wording = (meta["message"], meta["fix"])
             item.issues.append(Issue(
                 severity=severity, rule=meta["rule"],
                 message=_message(*wording, catalog.concepts.get(row.indicator_code), facts,
-                                 row.note if severity == WARNING else ""),
+                                 row.note if severity == WARNING else "", entry),
                 message_en=bad.get("rule_id") or meta["rule"].replace("_", " "),
                 indicator_code=row.indicator_code or None, sheet=item.submission.data_sheet,
                 row=row_no, column=row.columns.get(column), value=_plain(row.raw.get(column))))
 
 
-def _history_facts(stats: HistoryStats) -> dict[str, str]:
-    """The numbers a value rule's message quotes for one row."""
-    return {"prev": _num(stats.prev), "change": _num(stats.change, "+.1f"),
-            "low": _num(stats.low), "high": _num(stats.high), "years": stats.years}
+def _value_facts(value: float | None, stats: HistoryStats,
+                 entry: Entry | None = None) -> dict[str, str]:
+    """The numbers a value rule's message quotes for one row, in the unit the county enters
+    (values are checked in the concept's unit: ``entry.entered`` turns them back)."""
+    def shown(v: float | None) -> str:
+        return _num(entry.entered(v) if entry else v)
+
+    return {"value": "" if value is None else f"为{shown(value)}，", "prev": shown(stats.prev),
+            "change": _num(stats.change, "+.1f"), "low": shown(stats.low),
+            "high": shown(stats.high), "years": stats.years}
 
 
 def _num(value: float | None, spec: str = "") -> str:
@@ -468,14 +486,20 @@ def _column_name(checked: Checked, letter: str | None) -> str | None:
 
 
 def _message(template: str, fix: str, concept: Concept | None, facts: Mapping[str, str],
-             note: str = "") -> str:
-    """The issue in the county's words; a warning already explained in 说明 says so."""
+             note: str = "", entry: Entry | None = None) -> str:
+    """The issue in the county's words; a warning already explained in 说明 says so.
+
+    Unit, range and scale are said in the unit the county enters (``entry``, else the
+    concept's); ``facts`` are quoted in that unit already. An absent {value} reads as nothing.
+    """
     if concept is None:  # an unknown code: its rules name no concept
         return template + fix
-    text = template.format(
-        name=concept.name, unit=concept.unit, range=range_text(concept),
-        numerator=concept.numerator, denominator=concept.denominator, weight=concept.weight,
-        scale=f"{concept.scale or 1:g}", threshold=f"{yoy_threshold(concept):g}", **facts)
+    unit, factor = (entry.unit, entry.factor) if entry else (concept.unit, 1.0)
+    text = template.format_map({
+        "name": concept.name, "unit": unit, "range": range_text(concept, factor),
+        "numerator": concept.numerator, "denominator": concept.denominator,
+        "weight": concept.weight, "scale": f"{(concept.scale or 1) * factor:g}",
+        "threshold": f"{yoy_threshold(concept):g}", "value": "", **facts})
     if note:
         return text + f"已在“说明”列说明：“{note}”，标为“已说明”，由审核人核实。"
     return text + fix

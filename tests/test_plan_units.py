@@ -96,3 +96,47 @@ def test_the_meishan_workbook_prints_the_plans_own_rows(meishan_year) -> None:
     assert lines["全市專業社工人才"][3:5] == ("人", "6000")
     care = lines["街道社區養老服務綜合體"]
     assert care[3] == "个（年度值%）" and care[4].startswith("≥1（即")
+
+
+def test_a_county_reads_its_problems_in_the_unit_it_typed(ctx, make_workbook, tmp_path,
+                                                          capsys) -> None:
+    """东坡区 types 志愿者注册率 in % (眉山's unit, factor 0.01 of the concept's 每万人): the
+    range, the typed number and the rate's scale are quoted in %, not per 10,000."""
+    import json
+
+    from planstats import cli
+
+    path = make_workbook(tmp_path / "东坡区.xlsx", DONGPO, YEAR,
+                         {"ZB0015": (150.0, 60_000.0, 300_000.0)})  # 150 %, parts say 20 %
+    assert cli.main(["validate", str(path), "--json"]) == 1
+    issues = [i for i in json.loads(capsys.readouterr().out)["issues"]
+              if i["indicator_code"] == "ZB0015"]
+    by_rule = {i["rule"]: i for i in issues}
+    assert set(by_rule) == {"value_range", "ratio_consistency"}, issues
+    in_range = by_rule["value_range"]
+    assert in_range["value"] == 150 and in_range["column"] == "E"
+    assert "本年值为150，应在0～100之间（单位：%）" in in_range["message"], in_range
+    assert "10000" not in in_range["message"] and "15000" not in in_range["message"]
+    assert "分子÷分母×100）" in by_rule["ratio_consistency"]["message"]
+
+
+def test_a_rate_rounded_in_the_typed_unit_is_consistent(ctx, make_workbook, tmp_path,
+                                                        capsys) -> None:
+    """64,537 of 300,000 residents is 21.512 %: typed as 21.5 it is off by 0.012 % (1.2 per
+    10,000, over the 0.51 allowed in the concept's unit) and must still agree with its parts,
+    as a rate typed to the unit of % does for any other county."""
+    import json
+
+    from planstats import cli
+
+    path = make_workbook(tmp_path / "东坡区.xlsx", DONGPO, YEAR,
+                         {"ZB0015": (21.5, 64_537.0, 300_000.0)})
+    cli.main(["validate", str(path), "--json"])
+    issues = [i for i in json.loads(capsys.readouterr().out)["issues"]
+              if i["indicator_code"] == "ZB0015"]
+    assert issues == []
+    path = make_workbook(tmp_path / "东坡区2.xlsx", DONGPO, YEAR,
+                         {"ZB0015": (22.5, 64_537.0, 300_000.0)})  # a whole % off
+    cli.main(["validate", str(path), "--json"])
+    assert [i["rule"] for i in json.loads(capsys.readouterr().out)["issues"]
+            if i["indicator_code"] == "ZB0015"] == ["ratio_consistency"]

@@ -78,7 +78,8 @@ def load(ctx, data: dict[int, dict[str, dict[str, tuple]]]) -> None:
                 wh.run(conn, "load/fact_value", [
                     {"submission_id": sid, "region_code": county, "indicator_code": code,
                      "year": year, "value": v, "numerator": n, "denominator": d,
-                     "note": None, "flag": None}
+                     "note": None, "flag": None, "source_sheet": None, "value_cell": None,
+                     "numerator_cell": None, "denominator_cell": None}
                     for code, (v, n, d) in values.items()])
 
 
@@ -203,3 +204,26 @@ def test_quality_command_and_statistics_sheet(ctx, tmp_path):
     assert "共 7 条" in ws["A2"].value
     assert [c.value for c in ws[5]][:7] == [1, TONGJIANG, "通江县", "巴中市", "ZB2008",
                                             "社区服务中心最低面积", 3300]  # the plan's name
+
+
+def test_rows_are_in_the_unit_of_their_plan(ctx):
+    """眉山市 states ZB0015 in % (factor 0.01 of the stored 每万人): 东坡区's 5000 per 10,000
+    among 1000…1400 is listed as 50 % against a median of 12.5 %, the reason quoting 12.5."""
+    counties = sorted(ctx.regions.counties_under("511400"))
+    assert len(counties) == 6 and counties[0] == DONGPO
+    stored = dict(zip(counties, (5000.0, 1000.0, 1100.0, 1200.0, 1300.0, 1400.0), strict=True))
+    load(ctx, {YEAR: {county: {"ZB0015": (v, None, None), "ZB2001": (v / 100, None, None)}
+                      for county, v in stored.items()}})
+    rows = pipeline.data_quality(YEAR, ctx=ctx)
+    volunteers = [r for r in rows if r.indicator_code == "ZB0015"]
+    # median 1250; deviations 3750 250 150 50 50 150 → MAD 150; M = 0.6745 × 3750 / 150
+    assert {r.method for r in volunteers} == {"city_peers", "province_peers"}
+    for r in volunteers:
+        assert (r.region_code, r.plan_code, r.unit) == (DONGPO, "meishan-14th", "%")
+        assert (r.value, r.peer_median) == (pytest.approx(50.0), pytest.approx(12.5))
+        assert r.score == pytest.approx(16.8625) and "中位数 12.5，" in r.reason
+        assert r.to_dict()["unit"] == "%"
+    # an indicator its plan states in the concept's unit keeps its numbers, its unit named
+    urban = [r for r in rows if r.indicator_code == "ZB2001"]
+    assert urban and {(r.plan_code, r.unit, r.value, r.peer_median) for r in urban} == {
+        ("sichuan-14th", "%", 50.0, 12.5)}
