@@ -10,8 +10,9 @@ function with the typed figures left as formula pieces. An expectation type, key
 this module has no translation for stops the template build.
 
 The county types 本年值 in the unit the template asks (``Entry.unit``); the server divides it
-by ``Entry.factor`` before checking (``Entry.stored``), and so do the formulas: every bound,
-threshold and quoted figure then stays the server's own, to the last bit.
+by ``Entry.factor`` before checking (``Entry.stored``), and so do the formulas, so every bound
+and threshold stays the server's own; what the messages quote is in the unit typed, as the
+server's are (``validate._value_facts``), and a rate's tolerance is half a unit of it.
 
 The server reports one issue per rule and cell, skips a warning on a cell that already has an
 error, and gives one history warning per cell (``validate._attach``); the checks below are
@@ -27,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from planstats.catalog import Catalog, Concept, Plan, Rule
+from planstats.catalog import Catalog, Concept, Entry, Plan, Rule
 from planstats.expectations import (
     all_suites,
     consistency_suite,
@@ -62,7 +63,7 @@ CONDITION = re.compile(r"(\w+) == 1")  # the suites' row conditions: a 0/1 flag 
 SHOWN_LIMIT = 60  # characters of a wrong cell quoted back, as the server's reports do
 SAMPLE_FIGURE, SAMPLE_TYPED = "+1234.56", "x" * 12  # what a message quotes, for sizing rows
 _TOKEN = "\x00"
-FACTS = ("prev", "change", "low", "high", "years", "left_value", "right_value")
+FACTS = ("value", "prev", "change", "low", "high", "years", "left_value", "right_value")
 
 
 class SelfCheckError(ValueError):
@@ -103,7 +104,15 @@ class RowCells:
     concept: Concept
     letters: Mapping[str, str]
     history: HistoryStats = field(default_factory=HistoryStats)
-    factor: float = 1.0  # the county types factor × the concept's unit (Entry.factor)
+    entry: Entry | None = None  # the unit the county types in: factor × the concept's unit
+
+    @property
+    def factor(self) -> float:
+        return self.entry.factor if self.entry else 1.0
+
+    def entered(self, value: float | None) -> float | None:
+        """A figure of the concept's unit as the county types it (``Entry.entered``)."""
+        return self.entry.entered(value) if self.entry else value
 
     def ref(self, column: str) -> str:
         return f"{self.letters[column]}{self.row}"
@@ -193,7 +202,9 @@ def value_terms(cells: RowCells) -> dict[str, Term | None]:
         "needs_parts": Term(has_value) if ratio else None,
         "denominator_floor": _const(0.0 if ratio else None),
         "numerator_max": Term(g, has_g) if p.numerator_within_denominator else None,
-        "ratio_tolerance": _const(p.ratio_tolerance),
+        # half a unit of what the county types, as the server has it (validate.frames)
+        "ratio_tolerance": _const(None if p.ratio_tolerance is None
+                                  else p.ratio_tolerance / cells.factor),
         "ratio_gap": Term(f"ABS({s}-{_number(p.ratio_scale)}*{f}/{g})",
                           f"AND({has_value},{has_f},{has_g},{g}>0)") if ratio else None,
         "needs_weight": Term(has_value) if p.needs_weight else None,
@@ -263,23 +274,25 @@ def _check(exp: dict[str, Any], condition: str, cells: RowCells, wording: tuple[
            facts: Mapping[str, str], pieces: Mapping[str, str], key: str) -> Check:
     meta = exp["meta"]
     severity = ERROR if meta["severity"] == "error" else WARNING
-    fixed = _message_formula(wording, cells.concept, facts, pieces, None)
+    fixed = _message_formula(wording, cells, facts, pieces, None)
     if severity == WARNING:  # a warning answered in 说明 reads so, as in the server's report
         note = cells.ref(NOTE)
-        explained = _message_formula(wording, cells.concept, facts, pieces, f"TRIM({note})")
+        explained = _message_formula(wording, cells, facts, pieces, f"TRIM({note})")
         fixed = f"IF(LEN(TRIM({note}))>0,{explained},{fixed})"
     sample = _message(*wording, cells.concept,
-                      {k: facts.get(k, SAMPLE_FIGURE) for k in FACTS})
+                      {k: facts.get(k, SAMPLE_FIGURE) for k in FACTS}, entry=cells.entry)
     return Check(meta["rule"], f"{key}/{meta['column']}", severity, COLUMN_NAMES[meta["column"]],
                  condition, fixed, _order(meta["severity"], meta["rule"]),
                  exp.get("description", ""), sample)
 
 
-def _message_formula(wording: tuple[str, str], concept: Concept, facts: Mapping[str, str],
+def _message_formula(wording: tuple[str, str], cells: RowCells, facts: Mapping[str, str],
                      pieces: Mapping[str, str], note: str | None) -> str:
-    """The server's message with the typed facts (and the note) as formula pieces."""
+    """The server's message, in the unit the county types, with the typed facts (and the
+    note) as formula pieces."""
     tokens = {k: facts.get(k, f"{_TOKEN}{k}{_TOKEN}") for k in FACTS}
-    text = _message(*wording, concept, tokens, f"{_TOKEN}note{_TOKEN}" if note else "")
+    text = _message(*wording, cells.concept, tokens, f"{_TOKEN}note{_TOKEN}" if note else "",
+                    cells.entry)
     return _text(text, {**pieces, "note": note or '""'})
 
 
@@ -304,8 +317,11 @@ def value_checks(cells: RowCells) -> list[Check]:
     """The values suite on this row: one check per expectation that can fail here."""
     terms = value_terms(cells)
     h = cells.history
-    facts = {"prev": _num(h.prev), "low": _num(h.low), "high": _num(h.high), "years": h.years}
-    pieces = {"change": f'TEXT({yoy_change(cells)},"+0.0;-0.0")'}
+    facts = {"prev": _num(cells.entered(h.prev)), "low": _num(cells.entered(h.low)),
+             "high": _num(cells.entered(h.high)), "years": h.years}
+    # the typed value, quoted as the server quotes it (validate._value_facts)
+    pieces = {"change": f'TEXT({yoy_change(cells)},"+0.0;-0.0")',
+              "value": f'"为"&{number_text(cells.ref(VALUE))}&"，"'}
     out = []
     for exp in value_expectations():
         meta = exp["meta"]

@@ -212,7 +212,7 @@ def _self_check(ws: Any, catalog: Catalog, plans: list[Plan], rows: list[Templat
     cells = {item.concept.code: selfcheck.RowCells(
         r, item.concept, letters,
         selfcheck.history_of(history.get(item.concept.code, {}), year, item.concept),
-        item.entry.factor)
+        item.entry)
         for r, item in enumerate(rows, start=first)}
     rules = selfcheck.rule_checks(plans, catalog, cells)
     checks = {code: [*selfcheck.read_checks(c), *selfcheck.value_checks(c), *rules.get(code, [])]

@@ -13,7 +13,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from planstats import pipeline, selfcheck, templates
-from planstats.catalog import entries, required_indicators
+from planstats.catalog import Entry, entries, required_indicators
 from planstats.validate import HistoryStats
 from tests.office import convert, office_profile  # noqa: F401  (fixture)
 
@@ -199,8 +199,9 @@ def test_typed_in_the_plans_unit_checked_in_the_concepts(ctx):
     """A row typed in 人 for a concept in 万人 is divided by the factor in every formula."""
     letters = dict(zip(templates.DATA_HEADERS, "ABCDEFGHIJKLM", strict=True))
     concept = ctx.catalog.concepts["ZB0022"]
+    entry = Entry(concept, (), "人", 10000.0)
     cell = selfcheck.RowCells(4, concept, letters,
-                              selfcheck.history_of(HISTORY, YEAR, concept), 10000.0)
+                              selfcheck.history_of(HISTORY, YEAR, concept), entry)
     assert cell.stored == "(E4/10000.0)"
     terms = selfcheck.value_terms(cell)
     assert terms["value"].expr == "(E4/10000.0)"
