@@ -9,7 +9,9 @@ import logging
 import os
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+BEIJING = ZoneInfo("Asia/Shanghai")
 PARALLEL = int(os.environ.get("PLANSTATS_MAX_PARALLEL", "2"))
 
 log = logging.getLogger("planstats")
@@ -48,4 +50,5 @@ def run_year(context: Any, offset: int = 0) -> int:
     if context["params"].get("year"):
         return int(context["params"]["year"])
     when = context.get("logical_date") or context["dag_run"].run_after
-    return when.year + offset
+    # The year as Beijing reckons it: the 1 January 02:00 run is still 31 December in UTC.
+    return when.astimezone(BEIJING).year + offset
