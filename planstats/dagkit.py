@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from planstats.clock import BEIJING
 from planstats.settings import Settings
 
 PARALLEL = Settings.from_env().max_parallel
@@ -49,4 +50,5 @@ def run_year(context: Any, offset: int = 0) -> int:
     if context["params"].get("year"):
         return int(context["params"]["year"])
     when = context.get("logical_date") or context["dag_run"].run_after
-    return when.year + offset
+    # The year as Beijing reckons it: the 1 January 02:00 run is still 31 December in UTC.
+    return when.astimezone(BEIJING).year + offset

@@ -12,7 +12,6 @@ from __future__ import annotations
 import shutil
 import threading
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +54,12 @@ def samples(regions: tuple[str, ...], out: Path) -> list[Path]:
     from planstats import pipeline
     from planstats.samples import write_samples
 
-    ctx = pipeline.context()
-    return [p for region in regions
-            for p in write_samples(ctx, region, [YEAR], out, broken=False)]
+    with pytest.MonkeyPatch.context() as env:
+        # the templates read last year's values from a warehouse: an empty one of their own
+        env.setenv("PLANSTATS_DATA_DIR", str(out))
+        ctx = pipeline.context()
+        return [p for region in regions
+                for p in write_samples(ctx, region, [YEAR], out, broken=False)]
 
 
 def warehouse(stack: Stack, sql: str, *params: Any, dbname: str = "planstats") -> list[tuple]:
@@ -67,13 +69,22 @@ def warehouse(stack: Stack, sql: str, *params: Any, dbname: str = "planstats") -
         return conn.execute(sql, params).fetchall()
 
 
+def loaded(stack: Stack) -> int:
+    """Submissions in the warehouse (0 before the first task created its schema)."""
+    if not warehouse(stack, "select to_regclass('submission')")[0][0]:
+        return 0
+    return warehouse(stack, "select count(*) from submission")[0][0]
+
+
 def running(api: Api, dag_id: str, task_id: str) -> dict[str, Any] | None:
-    for run in api.runs(dag_id):
-        if run["state"] in ("queued", "running"):
-            for ti in api.task_instances(dag_id, run["dag_run_id"]):
-                if ti["task_id"] == task_id and ti["state"] == "running" and ti["hostname"]:
-                    return ti
-    return None
+    return next((ti for ti in running_all(api, dag_id) if ti["task_id"] == task_id), None)
+
+
+def running_all(api: Api, dag_id: str) -> list[dict[str, Any]]:
+    """Task instances running on a worker now."""
+    return [ti for run in api.runs(dag_id) if run["state"] in ("queued", "running")
+            for ti in api.task_instances(dag_id, run["dag_run_id"])
+            if ti["state"] == "running" and ti["hostname"]]
 
 
 def wait_for(what: str, probe, timeout: float = 300, every: float = 0.5) -> Any:
@@ -90,7 +101,8 @@ def settle(api: Api, timeout: float = 420) -> None:
     def idle() -> bool:
         return not any(r["state"] in ("queued", "running")
                        for d in (COLLECT, YEARLY) for r in api.runs(d))
-    wait_for("the DAG runs to finish", lambda: idle() and (time.sleep(8) or idle()), timeout, 2)
+    # twice, 15 s apart: an asset event may still be turning into a run
+    wait_for("the DAG runs to finish", lambda: idle() and (time.sleep(15) or idle()), timeout, 2)
 
 
 def slow_copy(sources: list[Path], folder: Path, pause: float, log: list[dict]) -> None:
@@ -137,9 +149,8 @@ def test_production_topology(stack: Stack, tmp_path: Path, topology_report: dict
         for region in BURST]
     for upload in uploads:
         upload.start()
-    wait_for("ingest's first load", lambda: warehouse(
-        stack, "select count(*) from submission")[0][0] >= 1, timeout=240, every=0.1)
-    loaded_at_kill = warehouse(stack, "select count(*) from submission")[0][0]
+    wait_for("ingest's first load", lambda: loaded(stack) >= 1, timeout=300, every=0.1)
+    loaded_at_kill = loaded(stack)
     victim = stack.procs[ingest["hostname"]]
     victim_pid = victim.pid
     victim.kill9()
@@ -183,28 +194,32 @@ def test_production_topology(stack: Stack, tmp_path: Path, topology_report: dict
     for path in late:
         (share / path.parent.name).mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, share / path.parent.name / path.name)
-    second = api.trigger(COLLECT)
-    wait_for("ingest connected to the warehouse", lambda: warehouse(
+    assert api.trigger(COLLECT)
+    wait_for("a task connected to the warehouse", lambda: warehouse(
         stack, "select count(*) from pg_stat_activity where datname = 'planstats'"
         " and pid <> pg_backend_pid()", dbname="postgres")[0][0] >= 1, timeout=300, every=0.2)
-    ingest2 = running(api, COLLECT, "ingest")
-    assert ingest2, "the warehouse's client is ingest"
+    hit = [ti for dag_id in (COLLECT, YEARLY) for ti in running_all(api, dag_id)]
     pg_down = time.monotonic()
     stack.pg.stop()
     time.sleep(5)
     stack.pg.start()
     pg_downtime = time.monotonic() - pg_down
-    run = api.wait(COLLECT, ingest2["dag_run_id"], timeout=400)
-    assert run["state"] == "success", run
-    tries2 = api.tries(COLLECT, ingest2["dag_run_id"], "ingest")
-    report["warehouse PostgreSQL stopped during ingest"] = {
+    settle(api)
+    report["warehouse PostgreSQL stopped for 5 s while tasks use it"] = {
         "downtime s": round(pg_downtime, 1),
-        "ingest tries": [(t["try_number"], t["hostname"], t["state"]) for t in tries2],
+        "tasks running then (dag, task, map index, tries)": [
+            (ti["dag_id"], ti["task_id"], ti["map_index"],
+             [(t["try_number"], t["hostname"], t["state"]) for t in api.tries(
+                 ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"])])
+            for ti in hit],
         "services restarted by restart: always": {
             p.container: p.restarts for p in stack.procs.values() if p.restarts},
     }
-    assert second
-    settle(api)
+    for ti in hit:
+        assert api.tries(ti["dag_id"], ti["dag_run_id"], ti["task_id"],
+                         ti["map_index"])[-1]["state"] == "success", ti
+    runs = {(d, r["dag_run_id"]): r["state"] for d in (COLLECT, YEARLY) for r in api.runs(d)}
+    assert set(runs.values()) == {"success"}, runs
 
     # ---- what landed ------------------------------------------------------------------------
     subs = warehouse(stack, "select file_name, status, file_hash, folder from submission")
@@ -219,9 +234,9 @@ def test_production_topology(stack: Stack, tmp_path: Path, topology_report: dict
                 and "回执" not in p.parts], "nothing left in the inbox"
     kept = [p.name.split("_", 1)[1] for folder in ("archive", "quarantine")
             for p in (stack.share / folder).rglob("*")
-            if p.suffix in (".xlsx", ".csv") and ".annotated" not in p.name
-            and "duplicates" not in p.parts and "标注" not in p.name]
-    assert sorted(set(kept)) == sorted(dropped), "every county file kept, none lost"
+            if len(p.suffixes) == 1 and p.suffix in (".xlsx", ".csv")]  # not sidecars
+    assert sorted(kept) == sorted(dropped), "every county file kept once, none lost"
+    assert not (stack.share / "archive" / "duplicates").exists(), "nothing read twice"
     report["burst"] = {
         "files": len(burst), "written in pieces over s": round(
             max(a["done"] for a in arrivals) - min(a["began"] for a in arrivals), 1),
@@ -229,9 +244,9 @@ def test_production_topology(stack: Stack, tmp_path: Path, topology_report: dict
     }
 
     # ---- statistics: identical to a clean run of the same files ---------------------------
-    got = warehouse(stack, STATS, YEAR)
+    got = rounded(warehouse(stack, STATS, YEAR))
     assert got, "statistics in the PostgreSQL warehouse"
-    assert got == clean_run(stack, [*batch, corrupt, *burst, *late], tmp_path / "clean")
+    assert got == rounded(clean_run(stack, [*batch, corrupt, *burst, *late], tmp_path / "clean"))
     publish = stack.share / "publish" / str(YEAR)
     books = sorted(p.name for p in publish.glob("*.xlsx"))
     assert len(books) == 4 and (publish / "index.html").exists(), books
@@ -253,10 +268,14 @@ def test_production_topology(stack: Stack, tmp_path: Path, topology_report: dict
     report["total s (after startup)"] = round(time.monotonic() - began, 1)
 
 
+def rounded(rows: list[tuple]) -> list[tuple]:
+    """Floats to 9 places: sums of the same values in another order differ in the last bit."""
+    return [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in rows]
+
+
 def clean_run(stack: Stack, files: list[Path], base: Path) -> list[tuple]:
     """The same files through the same pipeline functions, once, in a fresh warehouse."""
     from planstats import pipeline
-    from planstats.settings import Settings
 
     env = stack.spec["services"]["postgres"]["environment"]
     warehouse(stack, "select 1")  # the server is back
@@ -266,15 +285,15 @@ def clean_run(stack: Stack, files: list[Path], base: Path) -> list[tuple]:
         conn.execute("create database reference owner planstats")
     url = (f"postgresql+psycopg://planstats:{env['PLANSTATS_DB_PASSWORD']}@127.0.0.1:"
            f"{stack.pg.port}/reference")
-    settings = replace(Settings.from_env(), warehouse_url=url, inbox=base / "inbox",
-                       archive=base / "archive", quarantine=base / "quarantine",
-                       reports=base / "reports", publish=base / "publish", gx_dir=base / "gx",
-                       stable_seconds=0)
-    for path in files:
-        (settings.inbox / path.parent.name).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, settings.inbox / path.parent.name / path.name)
-    ctx = pipeline.context(settings)
-    pipeline.ingest(ctx=ctx)
-    for code in pipeline.plans_of_year(YEAR, ctx):
-        pipeline.run_rollup(code, YEAR, ctx)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PLANSTATS_DATA_DIR", str(base))
+        env.setenv("PLANSTATS_WAREHOUSE_URL", url)
+        env.setenv("PLANSTATS_STABLE_SECONDS", "0")
+        ctx = pipeline.context()
+        for path in files:
+            (ctx.settings.inbox / path.parent.name).mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, ctx.settings.inbox / path.parent.name / path.name)
+        pipeline.ingest(ctx=ctx)
+        for code in pipeline.plans_of_year(YEAR, ctx):
+            pipeline.run_rollup(code, YEAR, ctx)
     return warehouse(stack, STATS, YEAR, dbname="reference")
