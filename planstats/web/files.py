@@ -80,7 +80,7 @@ def statistics_file(ctx: pipeline.Context, plan_code: str, year: int, basis: str
 
 
 def data_docs_root(ctx: pipeline.Context) -> Path:
-    from planstats.validate import data_docs_index
+    from planstats.gxkit import data_docs_index
 
     return data_docs_index(ctx.settings.gx_dir).parent
 

@@ -221,8 +221,12 @@ def value_sources(ctx: pipeline.Context, plan_code: str, year: int, region_code:
     figure = next((f for f in page["figures"] if f["indicator_code"] == indicator_code), None)
     if figure is None:
         raise NotFound(f"{region_code} 在 {year} 年没有指标 {indicator_code} 的统计结果")
-    sources = ctx.warehouse.rows("web/value_sources", year=year, basis=basis,
-                                 region_code=region_code, indicator_code=indicator_code)
+    # stored in the concept's unit; the figure is in the unit the plan states (plans as printed)
+    factor = ctx.catalog.plan(plan_code).indicator(indicator_code).stat_factor
+    sources = [{**row, "value": None if row["value"] is None else row["value"] * factor}
+               for row in ctx.warehouse.rows("web/value_sources", year=year, basis=basis,
+                                             region_code=region_code,
+                                             indicator_code=indicator_code)]
     missing = ctx.warehouse.rows("web/missing_counties", plan_code=plan_code, year=year,
                                  basis=basis, region_code=region_code,
                                  indicator_code=indicator_code)
