@@ -100,15 +100,14 @@ def _materialise(wh: Warehouse, conn: Connection, plan: Plan, year: int, basis: 
         raise ValueError(f"basis must be one of {BASES}")
     stamp = clock.now()
     past = {"past": int(when is not None), "as_of": when or stamp}
-    wh.run(conn, "rollup/delete_agg_indicator_value",
-           {"plan_code": plan.code, "year": year, "basis": basis})
-    result = wh.run(conn, "rollup/agg_indicator_value", {
-        "plan_code": plan.code, "year": year, "basis": basis, "computed_at": stamp, **past})
+    key = {"plan_code": plan.code, "year": year, "basis": basis}
+    wh.run(conn, "rollup/delete_agg_indicator_value", key)
+    wh.run(conn, "rollup/agg_indicator_value", {**key, "computed_at": stamp, **past})
     wh.run(conn, "rollup/delete_agg_completeness", {"plan_code": plan.code, "year": year})
     wh.run(conn, "rollup/agg_completeness", {
         "plan_code": plan.code, "year": year, "due_at": due_at(plan, year),
         "computed_at": stamp, **past})
-    return result.rowcount
+    return wh.run(conn, "rollup/count_agg_indicator_value", key).scalar_one()
 
 
 def due_at(plan: Plan, year: int) -> datetime:
