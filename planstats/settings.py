@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     warehouse_url: str = Field(default="", description="SQLAlchemy URL; SQLite under data/")
     # the Airflow Connection planstats_warehouse given in the environment (URI or JSON form)
     airflow_conn_warehouse: str | None = Field(
-        default=None, validation_alias="AIRFLOW_CONN_PLANSTATS_WAREHOUSE")
+        default=None, validation_alias=AIRFLOW_CONN)
     inbox: AbsPath = None
     archive: AbsPath = None
     quarantine: AbsPath = None
