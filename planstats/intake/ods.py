@@ -11,14 +11,8 @@ from __future__ import annotations
 import zipfile
 from xml.etree import ElementTree
 
-from planstats.intake.model import DATA_SHEET, Limits, Submission
-from planstats.intake.workbook import (
-    SheetFacts,
-    check_extent,
-    check_formulas,
-    read_template_sheets,
-    template_sheets,
-)
+from planstats.intake.model import Limits, Submission
+from planstats.intake.workbook import SheetFacts, read_measured
 from planstats.intake.zipcheck import open_package, small_member, verify_members
 
 MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
@@ -39,17 +33,7 @@ def read_ods(sub: Submission, data: bytes, limits: Limits) -> None:
         sub.fail("file_unreadable", "文件内部的表格数据格式有误，请用 WPS 或 LibreOffice 打开后"
                  "“另存为”“Excel 工作簿（*.xlsx）”再提交。", f"malformed content.xml: {exc}")
         return
-    names = template_sheets(sub, sheets)
-    if names is None:
-        return
-    for name, facts in sheets.items():
-        check_extent(sub, name, facts, limits)
-    if sub.fatal:
-        return
-    data_sheet = sheets[names[DATA_SHEET]]
-    table = read_template_sheets(sub, data, names, merged=data_sheet.merged)
-    if table is not None:
-        check_formulas(sub, data_sheet.formulas, *table)
+    read_measured(sub, data, sheets, limits)
 
 
 def _is_plain_spreadsheet(sub: Submission, zf: zipfile.ZipFile) -> bool:

@@ -100,6 +100,23 @@ def read_template_sheets(sub: Submission, data: bytes, names: dict[str, str],
     return table
 
 
+def read_measured(sub: Submission, data: bytes, sheets: dict[str, SheetFacts],
+                  limits: Limits) -> None:
+    """What follows once a format has measured its sheets: the template's sheets found, each
+    held to the limits, then read, with the formulas of the data sheet reported."""
+    names = template_sheets(sub, sheets)
+    if names is None:
+        return
+    for name, facts in sheets.items():
+        check_extent(sub, name, facts, limits)
+    if sub.fatal:
+        return
+    data_sheet = sheets[names[DATA_SHEET]]
+    table = read_template_sheets(sub, data, names, merged=data_sheet.merged)
+    if table is not None:
+        check_formulas(sub, data_sheet.formulas, *table)
+
+
 def _check_merged(sub: Submission, merged: list[Any], header_row: int) -> None:
     for (r0, c0), (r1, c1) in merged:
         if r1 + 1 < header_row:

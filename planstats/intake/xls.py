@@ -11,16 +11,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-from planstats.intake.model import DATA_SHEET, Limits, Submission
+from planstats.intake.model import Limits, Submission
 from planstats.intake.ole2 import CompoundFile, OleError
-from planstats.intake.workbook import (
-    VISIBLE,
-    SheetFacts,
-    check_extent,
-    check_formulas,
-    read_template_sheets,
-    template_sheets,
-)
+from planstats.intake.workbook import VISIBLE, SheetFacts, read_measured
 
 _BOF, _EOF, _BOUNDSHEET, _FILEPASS, _SST = 0x0809, 0x000A, 0x0085, 0x002F, 0x00FC
 _DIMENSIONS, _MERGECELLS, _FORMULA = 0x0200, 0x00E5, 0x0006
@@ -48,16 +41,7 @@ def read_xls(sub: Submission, data: bytes, limits: Limits) -> None:
                  "请用 Excel 或 WPS 打开后“另存为”“Excel 工作簿（*.xlsx）”再提交。",
                  f"malformed xls: {str(exc)[:200]}")
         return
-    names = template_sheets(sub, sheets)
-    if names is None:
-        return
-    for name, facts in sheets.items():
-        check_extent(sub, name, facts, limits)
-    if sub.fatal:
-        return
-    table = read_template_sheets(sub, data, names)
-    if table is not None:
-        check_formulas(sub, sheets[names[DATA_SHEET]].formulas, *table)
+    read_measured(sub, data, sheets, limits)
 
 
 def _sheets(data: bytes, limits: Limits) -> dict[str, SheetFacts]:
