@@ -153,52 +153,51 @@ def cmd_quality(args: argparse.Namespace) -> int:
     return 0
 
 
+def _listing(rows: list[dict[str, Any]], as_json: bool,
+             line: Callable[[dict[str, Any]], str]) -> int:
+    """Rows as JSON, or one line each."""
+    if as_json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(line(r))
+    return 0
+
+
+def _queue_line(r: dict[str, Any]) -> str:
+    what = r.get("file_name") or f"{r['ready']}/{r['total']} 个下级已审核"
+    return (f"{r['kind']:<10} {r.get('id') or r['region_code']}  {r['region_code']} "
+            f"{r['region_name'] or ''}  {what}")
+
+
 def cmd_review(args: argparse.Namespace) -> int:
     from planstats.review import FOLLOW_UP_LABELS, LABELS
     from planstats.review.states import OPEN
 
     if args.action == "list":
-        rows = pipeline.review_list(args.year, args.status)
-        if args.json:
-            _print_json(rows)
-        for r in [] if args.json else rows:
-            print(f"{r['submission_id']}  {r['region_code']} {r['region_name'] or ''}  "
-                  f"{r['file_name']}  {r['status']}  {'当前' if r['is_current'] else '历史'}  "
-                  f"{LABELS.get(r['review_status'], r['review_status'])}")
-        return 0
+        return _listing(pipeline.review_list(args.year, args.status), args.json, lambda r: (
+            f"{r['submission_id']}  {r['region_code']} {r['region_name'] or ''}  "
+            f"{r['file_name']}  {r['status']}  {'当前' if r['is_current'] else '历史'}  "
+            f"{LABELS.get(r['review_status'], r['review_status'])}"))
     if args.action == "show":
         _print_json(pipeline.review_show(args.submission))
         return 0
     if args.action == "approvals":
-        rows = pipeline.review_approvals(args.year)
-        if args.json:
-            _print_json(rows)
-        for r in [] if args.json else rows:
-            print(f"{r['region_code']} {r['region_name']}  {r['state_label']}  "
-                  f"下级 {r['ready']}/{r['total']} 已审核或不报送")
-        return 0
+        return _listing(pipeline.review_approvals(args.year), args.json, lambda r: (
+            f"{r['region_code']} {r['region_name']}  {r['state_label']}  "
+            f"下级 {r['ready']}/{r['total']} 已审核或不报送"))
     if args.action == "follow-ups":
         rows = pipeline.review_follow_ups(args.year, OPEN if args.open else None)
-        if args.json:
-            _print_json(rows)
-        for r in [] if args.json else rows:
-            print(f"{r['follow_up_id']}  {r['county_code']} {r['county_name'] or ''}  "
-                  f"{r['indicator_code']} {r['indicator_name'] or ''} = {r['value']}  "
-                  f"{FOLLOW_UP_LABELS[r['state']]}  {r['comment']}")
-        return 0
+        return _listing(rows, args.json, lambda r: (
+            f"{r['follow_up_id']}  {r['county_code']} {r['county_name'] or ''}  "
+            f"{r['indicator_code']} {r['indicator_name'] or ''} = {r['value']}  "
+            f"{FOLLOW_UP_LABELS[r['state']]}  {r['comment']}"))
     reviewer = pipeline.cli_reviewer()
     if getattr(args, "reviewer", None):
         print(f"planstats: --reviewer 已不再使用，审核人记录为 {reviewer.name}"
               "（运行命令的系统用户）", file=sys.stderr)
     if args.action == "queue":
-        rows = pipeline.review_queue(args.year, reviewer)
-        if args.json:
-            _print_json(rows)
-        for r in [] if args.json else rows:
-            what = r.get("file_name") or f"{r['ready']}/{r['total']} 个下级已审核"
-            print(f"{r['kind']:<10} {r.get('id') or r['region_code']}  {r['region_code']} "
-                  f"{r['region_name'] or ''}  {what}")
-        return 0
+        return _listing(pipeline.review_queue(args.year, reviewer), args.json, _queue_line)
     if args.action == "flag":
         mark = pipeline.review_flag(args.submission, args.region, args.indicator, reviewer,
                                     args.comment)
