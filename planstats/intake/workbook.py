@@ -127,10 +127,21 @@ def _check_merged(sub: Submission, merged: list[Any], header_row: int) -> None:
                   sheet=DATA_SHEET, row=r0 + 1, column=column_letter(c0), value=area)
 
 
+def _typed_columns(header: dict[str, int]) -> dict[int, str]:
+    return {header[name]: name for name in INPUT_COLUMNS if name in header}
+
+
+def typed_formulas(cells: Iterable[tuple[int, int]], header_row: int,
+                   header: dict[str, int]) -> bool:
+    """Whether any formula (row from 1, column from 0) sits in a column a county types into."""
+    columns = _typed_columns(header)
+    return any(row > header_row and col in columns for row, col in cells)
+
+
 def check_formulas(sub: Submission, cells: Iterable[FormulaCell], header_row: int,
                    header: dict[str, int]) -> None:
     """Formulas in the columns a county types into: the cached result is not what was typed."""
-    columns = {header[name]: name for name in INPUT_COLUMNS if name in header}
+    columns = _typed_columns(header)
     found = 0
     for row, col, formula in cells:
         if formula is None or row <= header_row or col not in columns:

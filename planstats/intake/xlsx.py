@@ -12,6 +12,7 @@ from planstats.intake.workbook import (
     check_formulas,
     read_template_sheets,
     template_sheets,
+    typed_formulas,
 )
 from planstats.intake.zipcheck import open_zip, sheet_cells, verify_members
 
@@ -36,7 +37,8 @@ def read_xlsx(sub: Submission, data: bytes, limits: Limits) -> None:
         return
     table = read_template_sheets(sub, data, names)
     data_part = wanted[DATA_SHEET][0]
-    if table is not None and scans[data_part.lower()].formulas:
+    # the template's own formulas (自查) are not in typed columns: parse only for one that is
+    if table is not None and typed_formulas(scans[data_part.lower()].formula_cells, *table):
         info = next(i for i in zf.infolist()
                     if posixpath.normpath(i.filename).lower() == data_part.lower())
         check_formulas(sub, sheet_cells(zf, info), *table)

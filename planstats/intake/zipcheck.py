@@ -11,7 +11,7 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import IO
 from xml.etree import ElementTree
@@ -32,6 +32,8 @@ _ROW_NUMBER = re.compile(rb"""<row\s(?:[^>]*?\s)?r\s*=\s*["'](\d{1,9})""")
 _NOT_CELL_TAG = re.compile(rb"<c[^\s>/]")
 _CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"')  # how every writer puts it
 _FORMULA_TAG = re.compile(rb"<f[\s>/]")
+# a formula is a cell's first child (CT_Cell: f, v, is); a cell written otherwise is parsed
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"[^>]*><f[\s>/]')
 _PREFIXED_TAG = re.compile(rb":(?:c|row|f)[\s>/]")
 DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
@@ -49,8 +51,9 @@ class SheetScan:
 
     height: int = 0
     width: int = 0
-    formulas: bool = False
+    formula_cells: list[tuple[int, int]] = field(default_factory=list)  # (row from 1, col from 0)
     exact: bool = True
+    formula_tags: int = 0
     row_tags: int = 0
     numbered_rows: int = 0
     cell_tags: int = 0
@@ -72,16 +75,27 @@ class SheetScan:
             letters = set(map(itemgetter(0), refs))  # few distinct: convert each once
             self.width = max(self.width, *(column_index(c.decode()) + 1 for c in letters))
             self.height = max(self.height, max(map(int, set(map(itemgetter(1), refs)))))
-        if not self.formulas and _FORMULA_TAG.search(chunk):
-            self.formulas = True
+        tags = len(_FORMULA_TAG.findall(chunk))
+        if tags:
+            self.formula_tags += tags
+            self.formula_cells += [(int(r), column_index(c.decode()))
+                                   for c, r in _FORMULA_CELL.findall(chunk)]
+
+    @property
+    def formulas(self) -> bool:
+        return self.formula_tags > 0
 
     def finish(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-        if self.exact and self.row_tags == self.numbered_rows and self.cell_tags == self.cell_refs:
+        if (self.exact and self.row_tags == self.numbered_rows and self.cell_tags == self.cell_refs
+                and self.formula_tags == len(self.formula_cells)):
             return
         self.height = self.width = 0
+        self.formula_cells = []
         for row, col, formula in sheet_cells(zf, info):
             self.height, self.width = max(self.height, row), max(self.width, col + 1)
-            self.formulas = self.formulas or formula is not None
+            if formula is not None:
+                self.formula_cells.append((row, col))
+        self.formula_tags = len(self.formula_cells)
 
 
 
