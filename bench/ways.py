@@ -105,7 +105,7 @@ def checked_floor(paths: list[Path], db: Path, ctx: Any) -> dict[str, Any]:
     import pandas as pd
 
     from planstats import gxkit, validate
-    from planstats.expectations import SUITE_VALUES, rule_parameters
+    from planstats.expectations import CHECK_INDEX, SUITE_VALUES, rule_parameters
 
     rows = read_rows(paths)
     df = pd.DataFrame.from_records(rows, columns=["region_code", "year", "indicator_code",
@@ -122,8 +122,8 @@ def checked_floor(paths: list[Path], db: Path, ctx: Any) -> dict[str, Any]:
     df["yoy_change"] = df["history_z"] = float("nan")
     values = df[validate.VALUE_COLUMNS].copy()
     validate.add_rule_columns(values, rule_parameters(ctx.catalog))
-    failures = gxkit.run_suites(values, [SUITE_VALUES], ctx.settings.expectations_dir, None,
-                                "values", validate.VALUE_INDEX)
+    failures = gxkit.run_suites(validate.check_rows(values), [SUITE_VALUES],
+                                ctx.settings.expectations_dir, None, "values", CHECK_INDEX)
     insert_rows(rows, db)
     return {"values": len(rows), "failed_rows": sum(len(f[1]) for f in failures)}
 
@@ -150,14 +150,16 @@ class Naive:
         self.db.commit()
 
     def suite(self, name: str) -> Any:
+        """The project's checks as a demo writes them: one expectation per rule over the
+        file's rows (``value_expectations``), not compiled into the long table."""
         from great_expectations.expectations.expectation_configuration import (
             ExpectationConfiguration,
         )
 
-        path = self.ctx.settings.expectations_dir / f"{name}.json"
-        data = json.loads(path.read_text(encoding="utf-8"))
+        from planstats.expectations import value_expectations
+
         suite = self.gx.ExpectationSuite(name=name)
-        for exp in data["expectations"]:
+        for exp in value_expectations():
             suite.add_expectation_configuration(ExpectationConfiguration(
                 type=exp["type"], kwargs=exp["kwargs"], meta=exp["meta"]))
         return self.context.suites.add(suite)

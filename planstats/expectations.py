@@ -5,6 +5,11 @@ rules are few and wide: each is one expectation over every row of a batch, and e
 its indicator's parameters as columns (``indicator_rules`` is the one place they come from).
 Each expectation's ``meta`` says which rule it is, how severe, and what the county should do;
 its ``description`` is what Data Docs show.
+
+GX's cost is per expectation, not per row, so the values suite runs those checks compiled into
+a long table (``values_suite``): a row per value and check that applies to it, ``left ≥ right``
+with ``right`` in the column of the check's severity and strictness. Three pair expectations
+and one uniqueness cover every value rule; each names the checks it holds.
 """
 
 from __future__ import annotations
@@ -161,6 +166,69 @@ def value_expectations() -> list[dict[str, Any]]:
     ]
 
 
+CHECK_INDEX = ("submission_key", "source_row", "check")  # a long row, named back by GX
+RIGHT_COLUMNS = {("error", False): "error_ge", ("error", True): "error_gt",
+                 ("warning", False): "warning_ge", ("warning", True): "warning_gt"}
+UNIQUE = "expect_compound_columns_to_be_unique"
+PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
+
+
+def check_id(exp: dict[str, Any]) -> str:
+    """A value check's name in the long table's ``check`` column, saying what it compares."""
+    kw = exp["kwargs"]
+    if exp["type"] == PAIR:
+        return f"{kw['column_A']}{'>=' if kw.get('or_equal') else '>'}{kw['column_B']}"
+    if exp["type"] == UNIQUE:
+        return "unique(" + ",".join(kw["column_list"]) + ")"
+    if exp["type"] == "expect_column_values_to_not_be_null":
+        return f"{kw['column']} given if {kw['row_condition']}"
+    if exp["type"] == "expect_column_values_to_be_in_set":
+        return f"{kw['column']} in {kw['value_set']}"
+    raise ValueError(f"no long-table form for {exp['type']}")
+
+
+def condition_column(condition: str) -> str:
+    """The flag column of a ``<flag> == 1`` row condition, the only form the checks use."""
+    column, one = condition.split(" == ")
+    if one != "1":
+        raise ValueError(f"row condition {condition!r} is not '<flag> == 1'")
+    return column
+
+
+def right_column(exp: dict[str, Any]) -> str:
+    """The column that holds a check's right-hand side: its severity's, strict or not."""
+    strict = exp["type"] == PAIR and not exp["kwargs"].get("or_equal")
+    return RIGHT_COLUMNS[(exp["meta"]["severity"], strict)]
+
+
+def long_expectations(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The value checks as a few expectations over the long table: one ``left ≥ right`` (or
+    ``>``) per right-hand column in use, and the uniqueness checks over their own rows."""
+    out = []
+    for (severity, strict), right in RIGHT_COLUMNS.items():
+        held = [e for e in checks if e["type"] != UNIQUE and right_column(e) == right]
+        if not held:
+            continue
+        rules = list(dict.fromkeys(e["meta"]["rule"] for e in held))
+        out.append({
+            "type": PAIR,
+            "kwargs": {"column_A": "left", "column_B": right, "or_equal": not strict,
+                       "ignore_row_if": "either_value_is_missing"},
+            # ids only: GX serialises an expectation's meta again for every metric it builds
+            "meta": {"rule": "+".join(rules), "severity": severity,
+                     "held": [check_id(e) for e in held]},
+            "severity": GX_SEVERITY[severity],
+            "description": f"【{SEVERITY_LABEL[severity]}】{'、'.join(rules)}：每行一项检查"
+                           f"（check 列），left {'>' if strict else '≥'} {right}。"
+                           + "；".join(f"{check_id(e)}：{e['meta']['checks']}" for e in held)})
+    for e in checks:
+        if e["type"] == UNIQUE:
+            kwargs = {"column_list": ["check", *e["kwargs"]["column_list"]],
+                      "ignore_row_if": "any_value_is_missing"}
+            out.append({**e, "kwargs": kwargs, "meta": {**e["meta"], "held": [check_id(e)]}})
+    return out
+
+
 def _parameters_meta(catalog: Catalog) -> dict[str, dict[str, Any]]:
     """Each indicator's parameters as the suite file lists them (rules that apply only)."""
     return {code: {k: v for k, v in asdict(r).items()
@@ -172,9 +240,12 @@ def values_suite(catalog: Catalog) -> dict[str, Any]:
     return {
         "name": SUITE_VALUES,
         "meta": {"generated_from": "include/catalog",
-                 "rows": "one per reported value, with its indicator's parameters as columns",
-                 "parameters": _parameters_meta(catalog)},
-        "expectations": value_expectations(),
+                 "rows": "one per reported value and check that applies to it (validate."
+                         "check_rows): left, and the right-hand side in the column of the "
+                         "check's severity; a uniqueness check's rows carry its key columns",
+                 "parameters": _parameters_meta(catalog),
+                 "checks": {check_id(e): e["description"] for e in value_expectations()}},
+        "expectations": long_expectations(value_expectations()),
     }
 
 

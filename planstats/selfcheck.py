@@ -30,7 +30,6 @@ from typing import Any
 
 from planstats.catalog import Catalog, Concept, Entry, Plan, Rule
 from planstats.expectations import (
-    all_suites,
     consistency_suite,
     indicator_rules,
     rule_id,
@@ -441,5 +440,5 @@ def summary_formula(errors: str, warnings: str, missing: str) -> str:
 def rule_ids(catalog: Catalog) -> set[str]:
     """Every rule the server's suites check on cells the county types: what the 自查 formulas
     must cover."""
-    return {e["meta"]["rule"] for suite in all_suites(catalog).values()
-            for e in suite["expectations"] if e["meta"]["column"] != LOCKED_COLUMN}
+    checks = [*value_expectations(), *consistency_suite(catalog)["expectations"]]
+    return {e["meta"]["rule"] for e in checks if e["meta"]["column"] != LOCKED_COLUMN}

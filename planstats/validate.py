@@ -3,9 +3,10 @@
 Structure (region, year, ownership, template version, the table itself) must hold before the
 values can be checked at all. Values are checked by the two suites under include/expectations,
 run once over every submission of a chunk (see pipeline.ingest) and split back per file and
-cell: ``values`` over one row per value (with its indicator's rule parameters and its history:
-change on last year, distance from the county's past), ``consistency`` over one row per
-cross-indicator rule and submission. GX itself is driven by ``gxkit``.
+cell: ``values`` over one row per value and check (``check_rows``: the wide frame of a row per
+value, with its indicator's rule parameters and its history — change on last year, distance
+from the county's past — laid out long), ``consistency`` over one row per cross-indicator rule
+and submission. GX itself is driven by ``gxkit``.
 """
 
 from __future__ import annotations
@@ -21,15 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.expectations import (
+    CHECK_INDEX,
     HISTORY_MIN_YEARS,
     HISTORY_SIGMA,
+    PAIR,
+    RIGHT_COLUMNS,
     SUITE_CONSISTENCY,
     SUITE_VALUES,
+    UNIQUE,
     IndicatorRules,
+    check_id,
+    condition_column,
     range_text,
+    right_column,
     rule_id,
     rule_parameters,
     rule_text,
+    value_expectations,
     yoy_threshold,
 )
 from planstats.intake import Submission
@@ -48,8 +57,7 @@ VALUE_COLUMNS = ["submission_key", "source_row", "region_code", "indicator_code"
 NUMBER_COLUMNS = ["value", "numerator", "denominator", "yoy_change", "history_z"]
 CONSISTENCY_COLUMNS = ["submission_key", "rule_id", "consistency_gap", "error_tolerance",
                        "warning_tolerance"]
-# how GX names a failing row back: unique per frame row
-VALUE_INDEX = ("submission_key", "source_row")
+# how GX names a failing row back: unique per frame row (values: expectations.CHECK_INDEX)
 CONSISTENCY_INDEX = ("submission_key", "rule_id")
 
 History = dict[tuple[str, str], dict[int, float]]  # (region, indicator) → {year: value}
@@ -264,7 +272,7 @@ class RuleRow:
 class Frames:
     """What the suites check, and the per-row facts their messages quote."""
 
-    values: Any  # pandas.DataFrame, imported lazily
+    values: Any  # pandas.DataFrame, imported lazily: a row per value
     consistency: Any
     history: dict[tuple[str, int], HistoryStats]
     rules: dict[tuple[str, str], RuleRow]  # (submission, rule id) → its sides and wording
@@ -339,6 +347,69 @@ def add_rule_columns(df: Any, params: Mapping[str, IndicatorRules]) -> None:
     df["history_z_abs"] = df["history_z"].abs()
 
 
+def check_rows(df: Any, checks: list[dict[str, Any]] | None = None) -> Any:
+    """The wide frame laid out long for the values suite: a row per value and check that can
+    fail on it, ``left`` against ``right`` in the column of the check's severity.
+
+    A pair check keeps the rows where both sides are given (GX would skip the others); a
+    not-null check the rows its flag selects, ``left`` 1 where the value is given; a value set
+    ``left`` 1 where the value is in it; a uniqueness check every row, with its key columns.
+    """
+    import numpy as np
+    import pandas as pd
+
+    checks = value_expectations() if checks is None else checks
+    parts = []
+    for exp in checks:
+        kind, kw = exp["type"], exp["kwargs"]
+        if kind == PAIR:
+            left, right = df[kw["column_A"]], df[kw["column_B"]]
+            rows = left.notna() & right.notna()
+        elif kind == "expect_column_values_to_not_be_null":
+            rows = df[condition_column(kw["row_condition"])] == 1
+            left, right = df[kw["column"]].notna().astype("float64"), 1.0
+        elif kind == "expect_column_values_to_be_in_set":
+            rows = slice(None)
+            left, right = df[kw["column"]].isin(kw["value_set"]).astype("float64"), 1.0
+        elif kind == UNIQUE:
+            part = df.loc[:, list(dict.fromkeys(["submission_key", "source_row",
+                                                 *kw["column_list"]]))]
+            parts.append(part.assign(check=check_id(exp)))
+            continue
+        else:
+            raise ValueError(f"no long-table form for {kind}")
+        part = df.loc[rows, ["submission_key", "source_row"]]
+        parts.append(part.assign(check=check_id(exp), left=left[rows],
+                                 **{right_column(exp): right[rows] if isinstance(right, pd.Series)
+                                    else right}))
+    columns = [*CHECK_INDEX, "left", *RIGHT_COLUMNS.values()]
+    out = pd.concat(parts, ignore_index=True, sort=False)
+    for column in columns:
+        if column not in out:
+            out[column] = np.nan
+    # few distinct keys: GX copies the frame for each metric, categories make that cheap
+    for column in ("submission_key", "check", "region_code", "indicator_code"):
+        out[column] = out[column].astype("category")
+    return out
+
+
+def expand_checks(failures: list[Failure]) -> list[Failure]:
+    """A long-table expectation's failing rows split per check it holds, in the order of the
+    checks (``value_expectations``), each with that check's meta."""
+    checks = {check_id(e): (i, e["meta"]) for i, e in enumerate(value_expectations())}
+    out: list[tuple[int, Failure]] = []
+    for meta, rows in failures:
+        if "held" not in meta:
+            out.append((len(checks), (meta, rows)))
+            continue
+        by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            by_check[row["check"]].append(row)
+        out += [(checks[check][0], (checks[check][1], found))
+                for check, found in by_check.items()]
+    return [f for _, f in sorted(out, key=lambda x: x[0])]
+
+
 def consistency_frame(checked: list[Checked], catalog: Catalog
                       ) -> tuple[Any, dict[tuple[str, str], RuleRow]]:
     """Σ left and Σ right of each rule of each plan that applies, where every side is reported.
@@ -395,8 +466,9 @@ def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Pat
     add_batch_history(usable)
     data = frames(usable, catalog)
     run_name = _run_name(usable)
-    failures = gxkit.run_suites(data.values, [SUITE_VALUES], expectations_dir, project_dir,
-                                "values", VALUE_INDEX, run_name)
+    failures = expand_checks(gxkit.run_suites(check_rows(data.values), [SUITE_VALUES],
+                                              expectations_dir, project_dir, "values",
+                                              CHECK_INDEX, run_name))
     if not data.consistency.empty:
         failures += gxkit.run_suites(data.consistency, [SUITE_CONSISTENCY], expectations_dir,
                                      project_dir, "consistency", CONSISTENCY_INDEX, run_name)

@@ -324,11 +324,11 @@ def test_a_suite_that_cannot_run_fails_the_task_instead_of_passing_the_file(
     shutil.copytree(ctx.settings.include_dir, include)
     suite = include / "expectations" / "values.json"
     suite.write_text(suite.read_text(encoding="utf-8").replace(
-        '"column_B": "value_min"', '"column_B": "valeu_min"'), encoding="utf-8")
+        '"column_B": "error_ge"', '"column_B": "error_ge_typo"'), encoding="utf-8")
     path = make_workbook(ctx.settings.inbox / ENYANG / "2023.xlsx",
                          overrides={"ZB0001": (120, 12, 10)})
     monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(include))
-    with pytest.raises(RuntimeError, match="valeu_min"):
+    with pytest.raises(RuntimeError, match="error_ge_typo"):
         pipeline.ingest(ctx=pipeline.context())
     assert path.exists()
 

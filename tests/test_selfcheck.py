@@ -129,7 +129,7 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
     row. A new expectation, column or row condition without a translation fails here."""
     import pandas as pd
 
-    from planstats.expectations import all_suites, rule_parameters
+    from planstats.expectations import all_suites, check_id, rule_parameters, value_expectations
     from planstats.validate import VALUE_COLUMNS, add_rule_columns
 
     catalog = ctx.catalog
@@ -145,8 +145,9 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
                           "numerator": 1.0, "denominator": 2.0, "required": 1,
                           "yoy_change": 5.0, "history_z": 0.5})[VALUE_COLUMNS]
     add_rule_columns(frame, rule_parameters(catalog))
-    values = [e for e in suites["values"]["expectations"]
-              if e["meta"]["column"] != selfcheck.LOCKED_COLUMN]
+    values = [e for e in value_expectations() if e["meta"]["column"] != selfcheck.LOCKED_COLUMN]
+    # the suite runs exactly these checks (compiled into the long table)
+    assert set(suites["values"]["meta"]["checks"]) == {check_id(e) for e in value_expectations()}
     assert len({e["description"] for e in values}) == len(values)
 
     def can_fail(exp: dict, row: pd.Series) -> bool:
@@ -179,7 +180,8 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
         c.rule for c in rules}
     # Only the rules on the 指标代码 column, which the template writes and locks, have none;
     # the structure checks (region, year, template version) concern locked cells too.
-    locked = {e["meta"]["rule"] for s in suites.values() for e in s["expectations"]
+    locked = {e["meta"]["rule"] for e in [*value_expectations(),
+                                          *suites["consistency"]["expectations"]]
               if e["meta"]["column"] == selfcheck.LOCKED_COLUMN}
     assert locked == {"unknown_indicator", "duplicate_indicator"}
 
