@@ -194,17 +194,20 @@ def analyse(wh: Warehouse, catalog: Catalog, regions: RegionTree, year: int,
             plan: Plan | None = None, threshold: float = THRESHOLD,
             min_peers: int = MIN_PEERS) -> list[QualityRow]:
     """The year's values a reviewer should look at, furthest out first."""
-    rows = wh.rows("quality/county_values", year=year, level=COUNTY_LEVEL)
+    asked = _asked(catalog, regions, year, plan)
+    # peers are grouped by indicator, so the indicators nobody is asked need not be judged
+    codes = {code for _, code in asked}
     past: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     current = []
-    for r in rows:
+    for r in wh.rows("quality/county_values", year=year, level=COUNTY_LEVEL):
+        if r["indicator_code"] not in codes:
+            continue
         v = Value(r["region_code"], r["city_code"], r["indicator_code"], int(r["year"]),
                   float(r["value"]), r["note"])
         if v.year == year:
             current.append(v)
         else:
             past[(v.region_code, v.indicator_code)][v.year] = v.value
-    asked = _asked(catalog, regions, year, plan)
     min_gap = {c.code: yoy_threshold(c) / 100 for c in catalog.concepts.values()}
     factors = {key: ind.stat_factor for key, (_, ind) in asked.items() if ind.stat_factor != 1}
     out = []
