@@ -6,10 +6,11 @@ its indicator's parameters as columns (``indicator_rules`` is the one place they
 Each expectation's ``meta`` says which rule it is, how severe, and what the county should do;
 its ``description`` is what Data Docs show.
 
-GX's cost is per expectation, not per row, so the values suite runs those checks compiled into
-a long table (``values_suite``): a row per value and check that applies to it, ``left ≥ right``
-with ``right`` in the column of the check's severity and strictness. Three pair expectations
-and one uniqueness cover every value rule; each names the checks it holds.
+GX's cost is per expectation, not per row, so the one suite (``values``) runs those checks, and
+the plans' cross-indicator rules (``consistency_checks``), compiled into a long table: a row per
+value (or rule and submission) and check that applies to it, ``left ≥ right`` with ``right`` in
+the column of the check's severity and strictness. Three pair expectations and one uniqueness
+cover every check of a batch; each names the checks it holds.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from typing import Any
 
 from planstats.catalog import Catalog, Concept, Plan, Rule
 
-SUITE_VALUES = "values"  # one row per reported value
-SUITE_CONSISTENCY = "consistency"  # one row per cross-indicator rule and submission
+SUITE_VALUES = "values"  # every check of a batch, over the long table (``values_suite``)
 RATIO_TOLERANCE = 0.51  # a county rounds a reported rate to the unit; allow half a unit and a bit
 YOY_THRESHOLD = 30.0  # percent change on last year that needs a 说明 (concepts may differ)
 HISTORY_SIGMA = 3.0  # "far outside its own history": beyond mean ± 3·sd of the prior years …
@@ -166,7 +166,8 @@ def value_expectations() -> list[dict[str, Any]]:
     ]
 
 
-CHECK_INDEX = ("submission_key", "source_row", "check")  # a long row, named back by GX
+# a long row, named back by GX; rule_id only on the rows of a cross-indicator rule
+CHECK_INDEX = ("submission_key", "source_row", "check", "rule_id")
 RIGHT_COLUMNS = {("error", False): "error_ge", ("error", True): "error_gt",
                  ("warning", False): "warning_ge", ("warning", True): "warning_gt"}
 UNIQUE = "expect_compound_columns_to_be_unique"
@@ -240,12 +241,14 @@ def values_suite(catalog: Catalog) -> dict[str, Any]:
     return {
         "name": SUITE_VALUES,
         "meta": {"generated_from": "include/catalog",
-                 "rows": "one per reported value and check that applies to it (validate."
-                         "check_rows): left, and the right-hand side in the column of the "
-                         "check's severity; a uniqueness check's rows carry its key columns",
+                 "rows": "one per reported value, or per cross-indicator rule and submission, "
+                         "and check that applies to it (validate.check_rows): left, and the "
+                         "right-hand side in the column of the check's severity; a uniqueness "
+                         "check's rows carry its key columns, a rule's its rule_id",
                  "parameters": _parameters_meta(catalog),
-                 "checks": {check_id(e): e["description"] for e in value_expectations()}},
-        "expectations": long_expectations(value_expectations()),
+                 "rules": consistency_rules(catalog),
+                 "checks": {check_id(e): e["description"] for e in all_checks()}},
+        "expectations": long_expectations(all_checks()),
     }
 
 
@@ -267,30 +270,34 @@ def rule_text(plan: Plan, rule: Rule, catalog: Catalog) -> tuple[str, str]:
                      else EXPLAIN)
 
 
-def consistency_suite(catalog: Catalog) -> dict[str, Any]:
-    """``consistency_gap`` is how far Σ left lies on the wrong side of Σ right (≤ 0 is fine);
-    each row carries its rule's tolerance in the column of the rule's severity."""
+def consistency_rules(catalog: Catalog) -> dict[str, dict[str, Any]]:
+    """Every plan's cross-indicator rules, by id, as the suite file lists them."""
     rules = {rule_id(p, r): {"left": list(r.left), "operator": r.operator,
                              "right": list(r.right), "severity": r.severity,
                              "tolerance": r.tolerance, "message": rule_text(p, r, catalog)[0]}
              for p in catalog.plans.values() for r in p.rules}
-    return {
-        "name": SUITE_CONSISTENCY,
-        "meta": {"generated_from": "include/catalog/plans",
-                 "rows": "one per rule and submission where every side is reported",
-                 "rules": dict(sorted(rules.items()))},
-        "expectations": [
-            _exp("expect_column_pair_values_a_to_be_greater_than_b",
+    return dict(sorted(rules.items()))
+
+
+def consistency_checks() -> list[dict[str, Any]]:
+    """The plans' rules as checks over one row per rule and submission where every side is
+    reported: ``consistency_gap`` is how far Σ left lies on the wrong side of Σ right (≤ 0 is
+    fine); each row carries its rule's tolerance in the column of the rule's severity."""
+    return [_exp("expect_column_pair_values_a_to_be_greater_than_b",
                  _at_least(f"{severity}_tolerance", "consistency_gap"), "consistency", severity,
                  "consistency_gap",
                  f"{SEVERITY_LABEL[severity]}级一致性规则：Σ左侧偏离Σ右侧不超过规则的容差"
                  f"（{severity}_tolerance）。", "", "")
-            for severity in ("error", "warning")],
-    }
+            for severity in ("error", "warning")]
+
+
+def all_checks() -> list[dict[str, Any]]:
+    """Every check of a batch, in the order their failures are reported."""
+    return [*value_expectations(), *consistency_checks()]
 
 
 def all_suites(catalog: Catalog) -> dict[str, dict[str, Any]]:
-    return {SUITE_VALUES: values_suite(catalog), SUITE_CONSISTENCY: consistency_suite(catalog)}
+    return {SUITE_VALUES: values_suite(catalog)}
 
 
 def suite_json(suite: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from typing import Any
 
 from planstats.catalog import Catalog, Concept, Entry, Plan, Rule
 from planstats.expectations import (
-    consistency_suite,
+    consistency_checks,
     indicator_rules,
     rule_id,
     rule_text,
@@ -352,7 +352,7 @@ def rule_checks(plans: list[Plan], catalog: Catalog,
     A rule naming an indicator the workbook does not ask for is skipped, as the server skips a
     rule with a side not reported.
     """
-    expectations = consistency_suite(catalog)["expectations"]
+    expectations = consistency_checks()
     out: dict[str, list[Check]] = {}
     for plan in plans:
         for rule in plan.rules:
@@ -440,5 +440,5 @@ def summary_formula(errors: str, warnings: str, missing: str) -> str:
 def rule_ids(catalog: Catalog) -> set[str]:
     """Every rule the server's suites check on cells the county types: what the 自查 formulas
     must cover."""
-    checks = [*value_expectations(), *consistency_suite(catalog)["expectations"]]
+    checks = [*value_expectations(), *consistency_checks()]
     return {e["meta"]["rule"] for e in checks if e["meta"]["column"] != LOCKED_COLUMN}

@@ -27,12 +27,13 @@ from planstats.expectations import (
     HISTORY_SIGMA,
     PAIR,
     RIGHT_COLUMNS,
-    SUITE_CONSISTENCY,
     SUITE_VALUES,
     UNIQUE,
     IndicatorRules,
+    all_checks,
     check_id,
     condition_column,
+    consistency_checks,
     range_text,
     right_column,
     rule_id,
@@ -55,10 +56,8 @@ COLUMN_NAMES = {"value": "本年值", "value_frac": "本年值", "ratio_gap": "�
 VALUE_COLUMNS = ["submission_key", "source_row", "region_code", "indicator_code", "value",
                  "numerator", "denominator", "required", "yoy_change", "history_z"]
 NUMBER_COLUMNS = ["value", "numerator", "denominator", "yoy_change", "history_z"]
-CONSISTENCY_COLUMNS = ["submission_key", "rule_id", "consistency_gap", "error_tolerance",
-                       "warning_tolerance"]
-# how GX names a failing row back: unique per frame row (values: expectations.CHECK_INDEX)
-CONSISTENCY_INDEX = ("submission_key", "rule_id")
+CONSISTENCY_COLUMNS = ["submission_key", "source_row", "rule_id", "consistency_gap",
+                       "error_tolerance", "warning_tolerance"]
 
 History = dict[tuple[str, str], dict[int, float]]  # (region, indicator) → {year: value}
 HISTORY_RULES = ("yoy_change", "history_outlier")
@@ -347,9 +346,10 @@ def add_rule_columns(df: Any, params: Mapping[str, IndicatorRules]) -> None:
     df["history_z_abs"] = df["history_z"].abs()
 
 
-def check_rows(df: Any, checks: list[dict[str, Any]] | None = None) -> Any:
-    """The wide frame laid out long for the values suite: a row per value and check that can
-    fail on it, ``left`` against ``right`` in the column of the check's severity.
+def check_rows(values: Any, consistency: Any | None = None) -> Any:
+    """The frames laid out long for the suite: a row per value (``values``, the wide frame) or
+    rule and submission (``consistency``) and check that can fail on it, ``left`` against
+    ``right`` in the column of the check's severity.
 
     A pair check keeps the rows where both sides are given (GX would skip the others); a
     not-null check the rows its flag selects, ``left`` 1 where the value is given; a value set
@@ -358,45 +358,52 @@ def check_rows(df: Any, checks: list[dict[str, Any]] | None = None) -> Any:
     import numpy as np
     import pandas as pd
 
-    checks = value_expectations() if checks is None else checks
+    frames = [(values, value_expectations())]
+    if consistency is not None and not consistency.empty:
+        frames.append((consistency, consistency_checks()))
     parts = []
-    for exp in checks:
-        kind, kw = exp["type"], exp["kwargs"]
-        if kind == PAIR:
-            left, right = df[kw["column_A"]], df[kw["column_B"]]
-            rows = left.notna() & right.notna()
-        elif kind == "expect_column_values_to_not_be_null":
-            rows = df[condition_column(kw["row_condition"])] == 1
-            left, right = df[kw["column"]].notna().astype("float64"), 1.0
-        elif kind == "expect_column_values_to_be_in_set":
-            rows = slice(None)
-            left, right = df[kw["column"]].isin(kw["value_set"]).astype("float64"), 1.0
-        elif kind == UNIQUE:
-            part = df.loc[:, list(dict.fromkeys(["submission_key", "source_row",
-                                                 *kw["column_list"]]))]
-            parts.append(part.assign(check=check_id(exp)))
-            continue
-        else:
-            raise ValueError(f"no long-table form for {kind}")
-        part = df.loc[rows, ["submission_key", "source_row"]]
-        parts.append(part.assign(check=check_id(exp), left=left[rows],
-                                 **{right_column(exp): right[rows] if isinstance(right, pd.Series)
-                                    else right}))
+    for df, checks in frames:
+        keys = [c for c in ("submission_key", "source_row", "rule_id") if c in df]
+        for exp in checks:
+            parts.append(_check_part(df, exp, keys))
     columns = [*CHECK_INDEX, "left", *RIGHT_COLUMNS.values()]
     out = pd.concat(parts, ignore_index=True, sort=False)
     for column in columns:
         if column not in out:
             out[column] = np.nan
     # few distinct keys: GX copies the frame for each metric, categories make that cheap
-    for column in ("submission_key", "check", "region_code", "indicator_code"):
+    for column in ("submission_key", "check", "rule_id", "region_code", "indicator_code"):
         out[column] = out[column].astype("category")
     return out
 
 
+def _check_part(df: Any, exp: dict[str, Any], keys: list[str]) -> Any:
+    import pandas as pd
+
+    kind, kw = exp["type"], exp["kwargs"]
+    if kind == PAIR:
+        left, right = df[kw["column_A"]], df[kw["column_B"]]
+        rows = left.notna() & right.notna()
+    elif kind == "expect_column_values_to_not_be_null":
+        rows = df[condition_column(kw["row_condition"])] == 1
+        left, right = df[kw["column"]].notna().astype("float64"), 1.0
+    elif kind == "expect_column_values_to_be_in_set":
+        rows = pd.Series(True, index=df.index)
+        left, right = df[kw["column"]].isin(kw["value_set"]).astype("float64"), 1.0
+    elif kind == UNIQUE:
+        return df.loc[:, list(dict.fromkeys([*keys, *kw["column_list"]]))].assign(
+            check=check_id(exp))
+    else:
+        raise ValueError(f"no long-table form for {kind}")
+    return df.loc[rows, keys].assign(
+        check=check_id(exp), left=left[rows],
+        **{right_column(exp): right[rows] if isinstance(right, pd.Series) else right})
+
+
 def expand_checks(failures: list[Failure]) -> list[Failure]:
     """A long-table expectation's failing rows split per check it holds, in the order of the
-    checks (``value_expectations``), each with that check's meta."""
-    checks = {check_id(e): (i, e["meta"]) for i, e in enumerate(value_expectations())}
+    checks (``all_checks``), each with that check's meta; a row's empty keys are dropped."""
+    checks = {check_id(e): (i, e["meta"]) for i, e in enumerate(all_checks())}
     out: list[tuple[int, Failure]] = []
     for meta, rows in failures:
         if "held" not in meta:
@@ -404,7 +411,7 @@ def expand_checks(failures: list[Failure]) -> list[Failure]:
             continue
         by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
-            by_check[row["check"]].append(row)
+            by_check[row["check"]].append({k: v for k, v in row.items() if v == v})  # not NaN
         out += [(checks[check][0], (checks[check][1], found))
                 for check, found in by_check.items()]
     return [f for _, f in sorted(out, key=lambda x: x[0])]
@@ -435,7 +442,8 @@ def consistency_frame(checked: list[Checked], catalog: Catalog
                 rules[(item.key, key)] = RuleRow(own[rule.left[0]].row, left, right,
                                                  *rule_text(plan, rule, catalog))
                 records.append({
-                    "submission_key": item.key, "rule_id": key, "consistency_gap":
+                    "submission_key": item.key, "source_row": own[rule.left[0]].row,
+                    "rule_id": key, "consistency_gap":
                     gap[rule.operator], "error_tolerance": rule.tolerance
                     if rule.severity == ERROR else None, "warning_tolerance": rule.tolerance
                     if rule.severity == WARNING else None})
@@ -466,12 +474,9 @@ def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Pat
     add_batch_history(usable)
     data = frames(usable, catalog)
     run_name = _run_name(usable)
-    failures = expand_checks(gxkit.run_suites(check_rows(data.values), [SUITE_VALUES],
-                                              expectations_dir, project_dir, "values",
-                                              CHECK_INDEX, run_name))
-    if not data.consistency.empty:
-        failures += gxkit.run_suites(data.consistency, [SUITE_CONSISTENCY], expectations_dir,
-                                     project_dir, "consistency", CONSISTENCY_INDEX, run_name)
+    failures = expand_checks(gxkit.run_suites(
+        check_rows(data.values, data.consistency), [SUITE_VALUES], expectations_dir,
+        project_dir, "values", CHECK_INDEX, run_name))
     gxkit.prune_results(gxkit.gx_context(project_dir))  # also the in-memory store of dry runs
     _attach(usable, failures, catalog, data)
 

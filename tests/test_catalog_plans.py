@@ -121,5 +121,5 @@ def test_next_periods_plan_is_added_by_adding_a_file(tmp_path):
     chain = load_regions(ROOT / "include" / "regions").ancestors("511903")
     assert [p.code for p in catalog.plans_for(chain, 2027)] == ["enyang-15th"]
     assert "enyang-14th" in [p.code for p in catalog.plans_for(chain, 2025)]
-    rules = all_suites(catalog)["consistency"]["meta"]["rules"]  # the new plan's rules checked
+    rules = all_suites(catalog)["values"]["meta"]["rules"]  # the new plan's rules checked
     assert {r.split("/")[0] for r in rules} >= {"enyang-14th", "enyang-15th"}

@@ -129,7 +129,14 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
     row. A new expectation, column or row condition without a translation fails here."""
     import pandas as pd
 
-    from planstats.expectations import all_suites, check_id, rule_parameters, value_expectations
+    from planstats.expectations import (
+        all_checks,
+        all_suites,
+        check_id,
+        consistency_checks,
+        rule_parameters,
+        value_expectations,
+    )
     from planstats.validate import VALUE_COLUMNS, add_rule_columns
 
     catalog = ctx.catalog
@@ -147,7 +154,7 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
     add_rule_columns(frame, rule_parameters(catalog))
     values = [e for e in value_expectations() if e["meta"]["column"] != selfcheck.LOCKED_COLUMN]
     # the suite runs exactly these checks (compiled into the long table)
-    assert set(suites["values"]["meta"]["checks"]) == {check_id(e) for e in value_expectations()}
+    assert set(suites["values"]["meta"]["checks"]) == {check_id(e) for e in all_checks()}
     assert len({e["description"] for e in values}) == len(values)
 
     def can_fail(exp: dict, row: pd.Series) -> bool:
@@ -166,8 +173,7 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
     by_rule = selfcheck.rule_checks(list(catalog.plans.values()), catalog, cells)
     rules = [c for found in by_rule.values() for c in found]
     assert len(rules) == sum(len(p.rules) for p in catalog.plans.values())
-    assert {c.expectation for c in rules} == {
-        e["description"] for e in suites["consistency"]["expectations"]}
+    assert {c.expectation for c in rules} == {e["description"] for e in consistency_checks()}
     for plan in catalog.plans.values():
         for rule in plan.rules:
             (check,) = [c for c in by_rule[rule.left[0]] if c.key.startswith(f"{plan.code}/")]
@@ -180,8 +186,7 @@ def test_every_rule_the_server_checks_has_its_formula(ctx):
         c.rule for c in rules}
     # Only the rules on the 指标代码 column, which the template writes and locks, have none;
     # the structure checks (region, year, template version) concern locked cells too.
-    locked = {e["meta"]["rule"] for e in [*value_expectations(),
-                                          *suites["consistency"]["expectations"]]
+    locked = {e["meta"]["rule"] for e in all_checks()
               if e["meta"]["column"] == selfcheck.LOCKED_COLUMN}
     assert locked == {"unknown_indicator", "duplicate_indicator"}
 
