@@ -282,6 +282,7 @@ STAGE_CALLS = (
     ("structure", "planstats.pipeline", "_prepare"),
     ("checks", "planstats.validate", "check_values"),
     ("frames", "planstats.validate", "frames"),
+    ("frames", "planstats.validate", "check_rows"),
     ("gx", "planstats.gxkit", "run_suites"),
     ("load", "planstats.load", "compare_with_current"),
     ("load", "planstats.load", "load_submission"),
@@ -331,12 +332,14 @@ class StageClock:
 
 
 def _pipeline_context(run_dir: Path) -> Any:
-    from planstats import gxkit, pipeline, warehouse
+    """A fresh landing zone and warehouse for each run; the GX project is the worker's, made by
+    its first call and kept, as a deployed project is (its one-off set-up is in ``first_s``)."""
+    from planstats import pipeline, warehouse
 
-    gxkit.forget_saved(contexts=True)  # earlier runs' projects: free them
     warehouse.warehouse_for.cache_clear()
     pipeline._synced.cache_clear()
     os.environ["PLANSTATS_DATA_DIR"] = str(run_dir)
+    os.environ["PLANSTATS_GX_DIR"] = str(run_dir.parent / "gx")
     return pipeline.context()
 
 
