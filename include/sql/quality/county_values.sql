@@ -1,5 +1,8 @@
 -- current values of county-level units up to a year, with each county's city: the peers and
--- the past of the data-quality analysis
+-- the past of the data-quality analysis. Driven from the counties' current submissions, so
+-- the values of units below them (communities) are never scanned: CROSS JOIN is SQLite's way
+-- to fix the join order (its planner, without statistics, starts from the year index); to
+-- PostgreSQL it is an inner join like any other.
 with county as (
     select region_code, parent_code as city_code
     from dim_region
@@ -7,7 +10,9 @@ with county as (
 )
 
 select f.region_code, c.city_code, f.indicator_code, f.year, f.value, f.note
-from fact_value as f
-inner join submission as s on f.submission_id = s.submission_id
-inner join county as c on f.region_code = c.region_code
-where s.is_current = 1 and f.year <= :year and f.value is not null
+from county as c
+cross join submission as s
+cross join fact_value as f
+where s.region_code = c.region_code and s.year <= :year and s.is_current = 1
+    and f.submission_id = s.submission_id and f.region_code = c.region_code
+    and f.year <= :year and f.value is not null
