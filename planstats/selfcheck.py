@@ -30,6 +30,7 @@ from typing import Any
 
 from planstats.catalog import Catalog, Concept, Entry, Plan, Rule
 from planstats.expectations import (
+    all_checks,
     consistency_checks,
     indicator_rules,
     rule_id,
@@ -440,5 +441,4 @@ def summary_formula(errors: str, warnings: str, missing: str) -> str:
 def rule_ids(catalog: Catalog) -> set[str]:
     """Every rule the server's suites check on cells the county types: what the 自查 formulas
     must cover."""
-    checks = [*value_expectations(), *consistency_checks()]
-    return {e["meta"]["rule"] for e in checks if e["meta"]["column"] != LOCKED_COLUMN}
+    return {e["meta"]["rule"] for e in all_checks() if e["meta"]["column"] != LOCKED_COLUMN}

@@ -1,12 +1,12 @@
 """Checking submissions: structure in Python, values with Great Expectations.
 
 Structure (region, year, ownership, template version, the table itself) must hold before the
-values can be checked at all. Values are checked by the two suites under include/expectations,
+values can be checked at all. Values are checked by the suite include/expectations/values.json,
 run once over every submission of a chunk (see pipeline.ingest) and split back per file and
-cell: ``values`` over one row per value and check (``check_rows``: the wide frame of a row per
-value, with its indicator's rule parameters and its history — change on last year, distance
-from the county's past — laid out long), ``consistency`` over one row per cross-indicator rule
-and submission. GX itself is driven by ``gxkit``.
+cell. It runs over a long table (``check_rows``) laid out from two frames: one row per value,
+with its indicator's rule parameters and its history (change on last year, distance from the
+county's past), and one row per cross-indicator rule and submission. GX itself is driven by
+``gxkit``.
 """
 
 from __future__ import annotations
@@ -411,10 +411,7 @@ def expand_checks(failures: list[Failure]) -> list[Failure]:
     checks (``all_checks``), each with that check's meta; a row's empty keys are dropped."""
     checks = {check_id(e): (i, e["meta"]) for i, e in enumerate(all_checks())}
     out: list[tuple[int, Failure]] = []
-    for meta, rows in failures:
-        if "held" not in meta:
-            out.append((len(checks), (meta, rows)))
-            continue
+    for _, rows in failures:
         by_check: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_check[row["check"]].append({k: v for k, v in row.items() if v == v})  # not NaN

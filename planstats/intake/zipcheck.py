@@ -81,10 +81,6 @@ class SheetScan:
             self.formula_cells += [(int(r), column_index(c.decode()))
                                    for c, r in _FORMULA_CELL.findall(chunk)]
 
-    @property
-    def formulas(self) -> bool:
-        return self.formula_tags > 0
-
     def finish(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         if (self.exact and self.row_tags == self.numbered_rows and self.cell_tags == self.cell_refs
                 and self.formula_tags == len(self.formula_cells)):
