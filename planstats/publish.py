@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -183,87 +186,147 @@ def _table(plan: Plan, by_code: dict[str, StatRow]) -> list[list[Any]]:
     return out
 
 
-# named cell styles of the statistics sheets (shown in Excel's style gallery)
-TITLE_STYLE, NOTE_STYLE, HEADER_STYLE, BODY_STYLE, WRAP_STYLE = (
-    "统计表标题", "统计表说明", "统计表表头", "统计表正文", "统计表正文换行")
+# The statistics workbook is streamed (xlsxwriter, constant-memory mode): each row goes to its
+# sheet's temporary file as it is written, strings inline, so memory hardly grows with the
+# tables. openpyxl held an object per cell until ``Workbook.save`` (half of this stage's time):
+# ≈ 5 kB a table line, 1.1 GB for 220,000 lines; here ≈ 0.2 kB a row taller than one line
+# (xlsxwriter's record of its height), in half the time or less (docs/publication-at-scale.md).
+_GRID = {"border": 1, "border_color": "#BFBFBF"}  # thin, light grey, all four sides
+CELL_FORMATS: dict[str, dict[str, Any]] = {
+    "title": {"bold": True, "font_size": 14},
+    "note": {"font_color": "#595959"},
+    "header": {"bold": True, "font_color": "#FFFFFF", "pattern": 1, "bg_color": "#1F4E79",
+               "align": "center", "valign": "vcenter", "text_wrap": True, **_GRID},
+    "body": {"valign": "vcenter", **_GRID},
+    "wrap": {"valign": "vcenter", "text_wrap": True, **_GRID},
+}
+# text stays text: no formula, link or number made of a string (xlsxwriter's defaults would)
+WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
+                    "strings_to_urls": False, "strings_to_numbers": False,
+                    "nan_inf_to_errors": True}
+PX_PER_CM = 96 / 2.54
+ONE_LINE = row_height([])  # points: Excel's default row height
 
 
-def _add_styles(wb: Any) -> None:
-    """Register the statistics sheets' cell styles in the workbook, once.
+class _Book:
+    """The statistics workbook being written: its cell formats made once, its sheet names."""
 
-    A cell then takes one ``cell.style = name``: new Font/Border/Alignment objects per cell made
-    openpyxl hash and look up each of them again (28 % of the province benchmark). Parts a style
-    leaves unset are openpyxl's defaults, as on a cell never styled.
-    """
-    from copy import copy
+    def __init__(self, path: Path, tmpdir: str) -> None:
+        import xlsxwriter
 
-    from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
-    from openpyxl.styles.borders import DEFAULT_BORDER
-    from openpyxl.styles.fonts import DEFAULT_FONT
+        self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "tmpdir": tmpdir})
+        self._formats: dict[tuple[str, str | None], Any] = {}
+        self._names: set[str] = set()
 
-    thin = Side(style="thin", color="BFBFBF")
-    grid = Border(left=thin, right=thin, top=thin, bottom=thin)
-    parts: dict[str, dict[str, Any]] = {
-        TITLE_STYLE: {"font": Font(bold=True, size=14)},
-        NOTE_STYLE: {"font": Font(color="595959")},
-        HEADER_STYLE: {"font": Font(bold=True, color="FFFFFF"), "border": grid,
-                       "fill": PatternFill("solid", fgColor="1F4E79"),
-                       "alignment": Alignment(horizontal="center", vertical="center",
-                                              wrap_text=True)},
-        BODY_STYLE: {"border": grid, "alignment": Alignment(vertical="center", wrap_text=False)},
-        WRAP_STYLE: {"border": grid, "alignment": Alignment(vertical="center", wrap_text=True)},
-    }
-    for name, style in parts.items():
-        wb.add_named_style(NamedStyle(name, **{"font": copy(DEFAULT_FONT),
-                                               "border": copy(DEFAULT_BORDER), **style}))
+    def format(self, kind: str, num_format: str | None = None) -> Any:
+        key = (kind, num_format)
+        if key not in self._formats:
+            extra = {"num_format": num_format} if num_format else {}
+            self._formats[key] = self.wb.add_format({**CELL_FORMATS[kind], **extra})
+        return self._formats[key]
+
+    def fill(self, colour: str) -> Any:
+        """The fill of a conditional format."""
+        key = ("fill", colour)
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format({"bg_color": f"#{colour}"})
+        return self._formats[key]
+
+    def sheet_name(self, title: str) -> str:
+        """At most 31 characters; a name already taken (Excel ignores case) gets a number."""
+        name, n = title[:31], 0
+        while name.lower() in self._names:
+            n += 1
+            name = title[:31 - len(str(n))] + str(n)
+        self._names.add(name.lower())
+        return name
 
 
-def _sheet(wb: Any, title: str, heading: str, note: str, headers: list[str],
-           lines: list[list[Any]], widths: list[float], wrap: int | tuple[int, ...] = ()) -> Any:
+def _write(ws: Any, row: int, col: int, value: Any, fmt: Any) -> None:
+    value = safe_text(value)
+    if value is None:
+        ws.write_blank(row, col, None, fmt)  # empty, but in the grid
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, int | float):
+        ws.write_number(row, col, value, fmt)
+    else:
+        ws.write_string(row, col, str(value), fmt)
+
+
+def _sheet(book: _Book, title: str, heading: str, note: str, headers: list[str],
+           lines: list[list[Any]], widths: list[float], wrap: int | tuple[int, ...] = (),
+           number_formats: dict[int, str] | None = None, status_column: int | None = None,
+           freeze: str = "A5") -> Any:
     """A sheet in the shape of a statistical annual table: title, 口径 line, frozen header.
 
+    Written top to bottom in one pass (constant memory: a row cannot be revisited).
     ``wrap``: the column(s), 1-based, whose text wraps; rows grow to fit them.
+    ``number_formats``: 1-based column → Excel number format of its cells.
+    ``status_column``: 1-based column of 完成情况, coloured by STATUS_FILLS.
     """
-    from openpyxl.utils import get_column_letter
+    from xlsxwriter.utility import xl_col_to_name
 
-    if HEADER_STYLE not in wb.named_styles:
-        _add_styles(wb)
-    ws = wb.create_sheet(title[:31])
-    ws["A1"] = heading
-    ws["A1"].style = TITLE_STYLE
-    ws["A2"] = note
-    ws["A2"].style = NOTE_STYLE
-    ws.append([])
-    ws.append(headers)
-    columns = range(1, len(headers) + 1)
-    for column in columns:
-        ws.cell(row=4, column=column).style = HEADER_STYLE
+    ws = book.wb.add_worksheet(book.sheet_name(title))
+    ws.write_string(0, 0, heading, book.format("title"))
+    ws.write_string(1, 0, note, book.format("note"))
+    header = book.format("header")
+    for col, text in enumerate(headers):
+        ws.write_string(3, col, text, header)
     wrapped = (wrap,) if isinstance(wrap, int) else wrap
-    for row, line in enumerate(lines, start=5):
-        ws.append([safe_text(v) for v in line])
-        for column in columns:
-            ws.cell(row=row, column=column).style = (WRAP_STYLE if column in wrapped
-                                                     else BODY_STYLE)
+    formats = [book.format("wrap" if c in wrapped else "body", (number_formats or {}).get(c))
+               for c in range(1, len(headers) + 1)]
+    width = len(formats)
+    for row, line in enumerate(lines, start=4):
         if wrapped:
-            ws.row_dimensions[row].height = row_height([(line[c - 1], widths[c - 1])
-                                                        for c in wrapped])
-    for i, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = "A5"
+            height = row_height([(line[c - 1], widths[c - 1]) for c in wrapped])
+            if height != ONE_LINE:  # the default already; xlsxwriter keeps each set_row
+                ws.set_row(row, height)
+        for col in range(width):
+            _write(ws, row, col, line[col] if col < len(line) else None, formats[col])
+    for col, chars in enumerate(widths):
+        # the width as stored in the file (openpyxl's); set_column would add Excel's 5 px padding
+        ws.set_column_pixels(col, col, round(chars * 7))
+    ws.freeze_panes(freeze)
     fit_to_page_width(ws, title_rows="4:4")
+    if status_column is not None:
+        column, last = xl_col_to_name(status_column - 1), max(4 + len(lines), 5)
+        for status, colour in STATUS_FILLS.items():
+            ws.conditional_format(f"{column}5:{column}{last}", {
+                "type": "cell", "criteria": "equal to", "value": f'"{status}"',
+                "format": book.fill(colour)})
+    # Its rows are all written: close the sheet's temporary file until the workbook is packed
+    # (as Workbook.close does for every sheet), so a plan with a thousand sheets holds no
+    # thousand open files.
+    ws._opt_close()
     return ws
 
 
-def _status_colours(ws: Any, column: str) -> None:
-    from openpyxl.formatting.rule import CellIsRule
-    from openpyxl.styles import PatternFill
+def _binding_chart(book: _Book, ws: Any, lines: int) -> None:
+    """约束性指标完成率 as horizontal bars, 0–120 %, beside the table."""
+    chart = book.wb.add_chart({"type": "bar"})
+    name = ws.get_name()
+    chart.add_series({"name": [name, 3, 5], "categories": [name, 4, 0, 3 + lines, 0],
+                      "values": [name, 4, 5, 3 + lines, 5]})
+    chart.set_title({"name": "约束性指标完成率"})
+    chart.set_x_axis({"num_format": "0%", "min": 0, "max": 1.2})  # a bar chart's value axis
+    chart.set_legend({"none": True})
+    chart.set_size({"width": round(16 * PX_PER_CM),
+                    "height": round(max(7.5, 0.45 * lines) * PX_PER_CM)})
+    ws.insert_chart("H4", chart)
 
-    last = max(ws.max_row, 5)
-    for status, color in STATUS_FILLS.items():
-        ws.conditional_formatting.add(
-            f"{column}5:{column}{last}",
-            CellIsRule(operator="equal", formula=[f'"{status}"'],
-                       fill=PatternFill("solid", bgColor=color)))
+
+@contextmanager
+def _aside(path: Path) -> Iterator[Path]:
+    """Where to write ``path``: renamed into place when the block succeeds, removed if it fails,
+    so readers never see half a file."""
+    part = path.with_name(path.name + ".part")
+    try:
+        yield part
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, path)
 
 
 def binding_summary(plan: Plan, rows: list[StatRow]) -> dict[str, Any]:
@@ -297,60 +360,67 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                      history: dict[str, dict[int, dict[str, Any]]] | None = None,
                      basis: str = "accepted", as_of: datetime | None = None,
                      quality: list[QualityRow] | None = None) -> dict[str, Path]:
-    """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON."""
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
+    """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON.
 
+    Each file is written aside and renamed into place.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = statistics_paths(plan, year, out_dir, basis)
-    based_on = basis_text(basis, as_of)
+    by_region = _by_region(rows)
+    with _aside(paths["xlsx"]) as part, tempfile.TemporaryDirectory(prefix="planstats-") as tmp:
+        book = _Book(part, tmp)
+        _statistics_sheets(book, plan, year, by_region, regions, complete, history,
+                           basis_text(basis, as_of), quality, binding_summary(plan, rows))
+        book.wb.close()
+    _write_csv(plan, by_region, regions, paths["csv"])
+    _write_rows_json(rows, paths["json"])
+    return paths
+
+
+def _write_csv(plan: Plan, by_region: dict[str, dict[str, StatRow]], regions: RegionTree,
+               path: Path) -> None:
+    """Every region's table, one after the other, each line led by the region's code and name."""
+    with _aside(path) as part, part.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["行政区划代码", "行政区划", *STAT_HEADERS])
+        for region, by_code in by_region.items():
+            name = regions.name(region)
+            writer.writerows([region, name, *(safe_text(v) for v in line)]
+                             for line in _table(plan, by_code))
+
+
+def _statistics_sheets(book: _Book, plan: Plan, year: int,
+                       by_region: dict[str, dict[str, StatRow]], regions: RegionTree,
+                       complete: Completeness | None,
+                       history: dict[str, dict[int, dict[str, Any]]] | None, based_on: str,
+                       quality: list[QualityRow] | None, summary: dict[str, Any]) -> None:
+    """The workbook's sheets, in order: the plan's region and each region directly below it,
+    约束性指标 (with its chart), 历年趋势, 报送情况, 数据质量 (when given), 说明."""
     final = year == plan.period_end
     heading = f"{plan.name} 规划指标年度统计（{year}年{'，期末评估' if final else ''}）"
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    by_region = _by_region(rows)
     sheets = [c for c in by_region if c == plan.region_code
               or (c in regions and regions[c].parent == plan.region_code)]
     for region in sheets:
         title = plan.short_name if region == plan.region_code else regions.name(region)
         note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{based_on}；"
                 "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")
-        ws = _sheet(wb, title, heading, note, list(STAT_HEADERS), _table(plan, by_region[region]),
-                    list(STAT_WIDTHS), wrap=(3, 4, 5))  # 单位/目标值 as printed may be long
-        for r in range(5, ws.max_row + 1):
-            ws.cell(row=r, column=9).number_format = "0.0%"
-        _status_colours(ws, "H")
-        ws.freeze_panes = "D5"
+        _sheet(book, title, heading, note, list(STAT_HEADERS), _table(plan, by_region[region]),
+               list(STAT_WIDTHS), wrap=(3, 4, 5),  # 单位/目标值 as printed may be long
+               number_formats={9: "0.0%"}, status_column=8, freeze="D5")
 
-    summary = binding_summary(plan, rows)
     own = by_region.get(plan.region_code, {})
     binding = [[i.seq, i.name, i.target_label(i.stat_unit), None if own[i.code].value is None
                 else round(own[i.code].value, 4), own[i.code].status,
                 round(own[i.code].completion_rate or 0, 4)]
                for i in plan.indicators if i.attribute == "约束性" and i.code in own]
-    ws = _sheet(wb, "约束性指标", f"{plan.short_name} 约束性指标完成情况（{year}年）",
+    ws = _sheet(book, "约束性指标", f"{plan.short_name} 约束性指标完成情况（{year}年）",
                 f"约束性指标 {summary['total']} 项，达标 {summary['met']} 项，未达标或缺报 "
                 f"{summary['total'] - summary['met']} 项。",
                 ["序号", "指标", "目标值", "年度值", "完成情况", "完成率"], binding,
-                [6, 46, 10, 10, 10, 9], wrap=(2, 3))
-    for r in range(5, ws.max_row + 1):
-        ws.cell(row=r, column=6).number_format = "0.0%"
-    _status_colours(ws, "E")
+                [6, 46, 10, 10, 10, 9], wrap=(2, 3), number_formats={6: "0.0%"},
+                status_column=5)
     if binding:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = "约束性指标完成率"
-        chart.y_axis.number_format = "0%"
-        chart.y_axis.scaling.min = 0
-        chart.y_axis.scaling.max = 1.2
-        chart.add_data(Reference(ws, min_col=6, min_row=4, max_row=ws.max_row),
-                       titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=1, min_row=5, max_row=ws.max_row))
-        chart.legend = None
-        chart.height = max(7.5, 0.45 * len(binding))
-        chart.width = 16
-        ws.add_chart(chart, "H4")
+        _binding_chart(book, ws, len(binding))
 
     years = list(range(plan.period_start, plan.period_end + 1))
     if history:
@@ -361,7 +431,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
             lines.append([ind.seq, ind.name, ind.target_label(ind.stat_unit),
                           *(None if v is None else round(v, 4) for v in values),
                           (per_year.get(year) or {}).get("status", "")])
-        _sheet(wb, "历年趋势", f"{plan.short_name} 规划期历年指标值（{years[0]}–{years[-1]}）",
+        _sheet(book, "历年趋势", f"{plan.short_name} 规划期历年指标值（{years[0]}–{years[-1]}）",
                f"{plan.region_code} {regions.name(plan.region_code)}；空白为尚未统计或缺报。",
                ["序号", "指标", "目标值", *(f"{y}年" for y in years), f"{year}年完成情况"],
                lines, [6, 46, 10, *(9 for _ in years), 12], wrap=(2, 3))
@@ -372,7 +442,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                   clock.beijing(c["first_received_at"]), c["files"], c["rejected_files"],
                   REVIEW_LABELS.get(c["review_status"] or "", "")] for c in complete.rows]
         due = clock.beijing(complete.rows[0]["due_at"]) if complete.rows else ""
-        _sheet(wb, "报送情况", f"{plan.short_name} {year}年度报送情况",
+        _sheet(book, "报送情况", f"{plan.short_name} {year}年度报送情况",
                f"应报 {complete.expected} 个，已报 {complete.received} 个（其中部分报送 "
                f"{complete.partial} 个），按时 {complete.on_time} 个；截止时间 {due}。"
                "已报：当前文件至少填报了本规划的一项数值（空表不算报送）。",
@@ -381,25 +451,14 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
 
     if quality is not None:
         names = {i.code: i.name for i in plan.indicators}
-        _sheet(wb, QUALITY_SHEET, f"{plan.short_name} {year}年度数据质量分析（供审核参考）",
+        _sheet(book, QUALITY_SHEET, f"{plan.short_name} {year}年度数据质量分析（供审核参考）",
                f"共 {len(quality)} 条，按偏离程度排序；只是提示，不影响数据接收。方法见“说明”表。",
                list(QUALITY_HEADERS), quality_lines(quality, regions, names),
                list(QUALITY_WIDTHS), wrap=QUALITY_HEADERS.index("原因") + 1)
 
-    _sheet(wb, "说明", f"{plan.short_name} 规划指标年度统计 · 方法说明",
+    _sheet(book, "说明", f"{plan.short_name} 规划指标年度统计 · 方法说明",
            f"规划：{plan.name}（{plan.region_code}，{plan.period_start}–{plan.period_end}）",
            ["项目", "说明"], [list(m) for m in METHODS], [14, 100], wrap=2)
-    wb.save(paths["xlsx"])
-
-    with paths["csv"].open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["行政区划代码", "行政区划", *STAT_HEADERS])
-        for region, by_code in by_region.items():
-            name = regions.name(region)
-            writer.writerows([region, name, *(safe_text(v) for v in line)]
-                             for line in _table(plan, by_code))
-    _write_rows_json(rows, paths["json"])
-    return paths
 
 
 QUALITY_SHEET = "数据质量"
@@ -428,14 +487,12 @@ def _write_rows_json(rows: list[StatRow], path: Path) -> None:
 
     Written aside and renamed, so readers never see half a file.
     """
-    part = path.with_name(path.name + ".part")
-    with part.open("w", encoding="utf-8") as fh:
+    with _aside(path) as part, part.open("w", encoding="utf-8") as fh:
         fh.write("[")
         for i, row in enumerate(rows):
             fh.write(",\n" if i else "\n")
             fh.write(json.dumps(row.to_dict(), ensure_ascii=False))
         fh.write("\n]\n" if rows else "]\n")
-    os.replace(part, path)
 
 
 BAR_FULL = 300  # pixels for 100 % completion

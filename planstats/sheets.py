@@ -8,7 +8,20 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def fit_to_page_width(ws: Any, title_rows: str) -> None:
-    """Print landscape, all columns on one page width, the header row repeated on every page."""
+    """Print landscape, all columns on one page width, the header row repeated on every page.
+
+    ``ws``: an openpyxl worksheet, or an xlsxwriter one (the published statistics).
+    """
+    if hasattr(ws, "fit_to_pages"):  # xlsxwriter
+        first, last = (int(row) - 1 for row in title_rows.split(":"))
+        ws.set_landscape()
+        ws.set_paper(9)  # A4
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(first, last)
+        ws.set_margins(left=0.75, right=0.75, top=1, bottom=1)  # inches, as openpyxl writes
+        ws.set_header("", {"margin": 0.5})
+        ws.set_footer("", {"margin": 0.5})
+        return
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
