@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -201,20 +201,32 @@ CELL_FORMATS: dict[str, dict[str, Any]] = {
     "wrap": {"valign": "vcenter", "text_wrap": True, **_GRID},
 }
 # text stays text: no formula, link or number made of a string (xlsxwriter's defaults would)
-WORKBOOK_OPTIONS = {"constant_memory": True, "strings_to_formulas": False,
+WORKBOOK_OPTIONS = {"strings_to_formulas": False,
                     "strings_to_urls": False, "strings_to_numbers": False,
                     "nan_inf_to_errors": True}
 PX_PER_CM = 96 / 2.54
 ONE_LINE = row_height([])  # points: Excel's default row height
 
 
-class _Book:
-    """The statistics workbook being written: its cell formats made once, its sheet names."""
+# Region tables longer than this in all are streamed through a temporary file per sheet
+# (constant memory); shorter ones are built in memory (≈ 5 kB a line), which spares creating and
+# deleting those files: on a file system mounted with `discard` each deletion costs milliseconds.
+STREAM_LINES = 2_000
 
-    def __init__(self, path: Path, tmpdir: str) -> None:
+
+class _Book:
+    """The statistics workbook being written: its cell formats made once, its sheet names.
+
+    ``tmpdir`` None: built in memory; else streamed, each sheet's rows through a file there.
+    """
+
+    def __init__(self, path: Path, tmpdir: str | None) -> None:
         import xlsxwriter
 
-        self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, "tmpdir": tmpdir})
+        mode = {"in_memory": True} if tmpdir is None else {"constant_memory": True,
+                                                           "tmpdir": tmpdir}
+        self.streamed = tmpdir is not None
+        self.wb = xlsxwriter.Workbook(str(path), {**WORKBOOK_OPTIONS, **mode})
         self._formats: dict[tuple[str, str | None], Any] = {}
         self._names: set[str] = set()
 
@@ -295,10 +307,11 @@ def _sheet(book: _Book, title: str, heading: str, note: str, headers: list[str],
             ws.conditional_format(f"{column}5:{column}{last}", {
                 "type": "cell", "criteria": "equal to", "value": f'"{status}"',
                 "format": book.fill(colour)})
-    # Its rows are all written: close the sheet's temporary file until the workbook is packed
-    # (as Workbook.close does for every sheet), so a plan with a thousand sheets holds no
-    # thousand open files.
-    ws._opt_close()
+    if book.streamed:
+        # Its rows are all written: close the sheet's temporary file until the workbook is
+        # packed (as Workbook.close does for every sheet), so a plan with a thousand sheets
+        # holds no thousand open files.
+        ws._opt_close()
     return ws
 
 
@@ -367,7 +380,10 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = statistics_paths(plan, year, out_dir, basis)
     by_region = _by_region(rows)
-    with _aside(paths["xlsx"]) as part, tempfile.TemporaryDirectory(prefix="planstats-") as tmp:
+    lines = sum(len(by_region[r]) for r in _region_sheets(plan, by_region, regions))
+    with _aside(paths["xlsx"]) as part, ExitStack() as stack:
+        tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
+               if lines > STREAM_LINES else None)
         book = _Book(part, tmp)
         _statistics_sheets(book, plan, year, by_region, regions, complete, history,
                            basis_text(basis, as_of), quality, binding_summary(plan, rows))
@@ -389,6 +405,13 @@ def _write_csv(plan: Plan, by_region: dict[str, dict[str, StatRow]], regions: Re
                              for line in _table(plan, by_code))
 
 
+def _region_sheets(plan: Plan, by_region: dict[str, dict[str, StatRow]],
+                   regions: RegionTree) -> list[str]:
+    """The regions with a sheet of their own: the plan's and each directly below it."""
+    return [c for c in by_region if c == plan.region_code
+            or (c in regions and regions[c].parent == plan.region_code)]
+
+
 def _statistics_sheets(book: _Book, plan: Plan, year: int,
                        by_region: dict[str, dict[str, StatRow]], regions: RegionTree,
                        complete: Completeness | None,
@@ -398,9 +421,7 @@ def _statistics_sheets(book: _Book, plan: Plan, year: int,
     约束性指标 (with its chart), 历年趋势, 报送情况, 数据质量 (when given), 说明."""
     final = year == plan.period_end
     heading = f"{plan.name} 规划指标年度统计（{year}年{'，期末评估' if final else ''}）"
-    sheets = [c for c in by_region if c == plan.region_code
-              or (c in regions and regions[c].parent == plan.region_code)]
-    for region in sheets:
+    for region in _region_sheets(plan, by_region, regions):
         title = plan.short_name if region == plan.region_code else regions.name(region)
         note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{based_on}；"
                 "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")

@@ -229,10 +229,13 @@ def test_libreoffice_reads_the_statistics_workbook(ctx, make_workbook, tmp_path,
     assert len(theirs["约束性指标"]._charts) == 1
 
 
-def test_a_plan_with_hundreds_of_sheets_keeps_no_file_open_per_sheet(ctx, tmp_path):
+def test_a_plan_with_hundreds_of_sheets_keeps_no_file_open_per_sheet(ctx, tmp_path,
+                                                                      monkeypatch):
     """Each streamed sheet has a temporary file; it is closed once the sheet's rows are written,
     so 400 sheets (a county's communities, each its own sheet) pass under a limit of 200 more
-    open files (Linux's default limit is 1,024)."""
+    open files (Linux's default limit is 1,024). Its 802 lines would be built in memory:
+    streaming is forced."""
+    monkeypatch.setattr(publish, "STREAM_LINES", 0)
     plan = _plan_of(ctx, 2)
     regions = load_regions(ctx.settings.include_dir / "regions")
     codes = [plan.region_code, *(regions.with_unit(f"{plan.region_code}{t:03d}{k:03d}").code
@@ -247,3 +250,35 @@ def test_a_plan_with_hundreds_of_sheets_keeps_no_file_open_per_sheet(ctx, tmp_pa
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     names = load_workbook(paths["xlsx"], read_only=True).sheetnames
     assert len(names) == 401 + 2 and names[-2:] == ["约束性指标", "说明"]
+
+
+def test_a_workbook_built_in_memory_reads_as_the_streamed_one(ctx, tmp_path, monkeypatch):
+    """Small workbooks are built in memory, large ones streamed (STREAM_LINES): a reader cannot
+    tell which — same sheets, values, number formats, fills, widths, heights and panes."""
+    plan = _plan_of(ctx, 30)
+    regions = load_regions(ctx.settings.include_dir / "regions")
+    codes = [plan.region_code, *(regions.with_unit(f"{plan.region_code}001{k:03d}").code
+                                 for k in range(1, 4))]
+    rows = [_row(region, plan_code=plan.code, indicator_code=ind.code,
+                 status=("达标", "未达标", "缺报")[i % 3], value=None if i % 3 == 2 else i / 7,
+                 completion_rate=i % 120 / 100)
+            for region in codes for i, ind in enumerate(plan.indicators)]
+    books = {}
+    for name, limit in (("memory", publish.STREAM_LINES), ("streamed", 0)):
+        monkeypatch.setattr(publish, "STREAM_LINES", limit)
+        books[name] = load_workbook(publish.write_statistics(plan, 2025, rows, regions,
+                                                             tmp_path / name)["xlsx"])
+    memory, streamed = books["memory"], books["streamed"]
+    assert memory.sheetnames == streamed.sheetnames and len(memory.sheetnames) == 6
+    for a, b in zip(memory.worksheets, streamed.worksheets, strict=True):
+        cells = [[(c.value, c.number_format, c.fill.fgColor.rgb, c.font.b) for c in row]
+                 for row in a.iter_rows()]
+        assert cells == [[(c.value, c.number_format, c.fill.fgColor.rgb, c.font.b) for c in row]
+                         for row in b.iter_rows()]
+        assert a.freeze_panes == b.freeze_panes
+        assert ({k: d.width for k, d in a.column_dimensions.items()}
+                == {k: d.width for k, d in b.column_dimensions.items()})
+        assert ({k: d.height for k, d in a.row_dimensions.items()}
+                == {k: d.height for k, d in b.row_dimensions.items()})
+        assert len(a.conditional_formatting) == len(b.conditional_formatting)
+    assert memory.worksheets[0]["A5"].value == 1 and len(memory["约束性指标"]._charts) == 1

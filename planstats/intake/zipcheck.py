@@ -27,14 +27,14 @@ from planstats.intake.model import (
 )
 
 # Patterns that start with a rare literal are fast; the sheet scan relies on that.
-_ROW_TAG = re.compile(rb"<row[\s>/]")
-_ROW_NUMBER = re.compile(rb"""<row\s(?:[^>]*?\s)?r\s*=\s*["'](\d{1,9})""")
-_NOT_CELL_TAG = re.compile(rb"<c[^\s>/]")
-_CELL_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"')  # how every writer puts it
+# every row tag, with its number when it has one ('' otherwise)
+_ROW = re.compile(rb"""<row(?:\s(?:[^>]*?\s)?r\s*=\s*["'](\d{1,9})|[\s>/])""")
+# every cell tag: (column, row, "<f…" when a formula is its first child) in the plain form every
+# writer uses, ('', '', '') otherwise (CT_Cell's children come in the order f, v, is)
+_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})(\d{1,9})"[^>]*>(<f[\s>/])?|[\s>/])')
 _FORMULA_TAG = re.compile(rb"<f[\s>/]")
-# a formula is a cell's first child (CT_Cell: f, v, is); a cell written otherwise is parsed
-_FORMULA_CELL = re.compile(rb'<c r="([A-Z]{1,3})(\d{1,9})"[^>]*><f[\s>/]')
 _PREFIXED_TAG = re.compile(rb":(?:c|row|f)[\s>/]")
+_UNREFERENCED = (b"", b"", b"")
 DTD = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
 
@@ -62,24 +62,27 @@ class SheetScan:
     def add(self, chunk: bytes) -> None:
         if _PREFIXED_TAG.search(chunk):
             self.exact = False  # namespace-prefixed tags: let the parser count them
-        self.row_tags += len(_ROW_TAG.findall(chunk))
-        rows = _ROW_NUMBER.findall(chunk)
+        rows = _ROW.findall(chunk)
         if rows:
-            self.numbered_rows += len(rows)
-            self.height = max(self.height, max(map(int, rows)))
-        # every "<c" is a cell unless it starts a longer name (<col>, <cfRule>, …)
-        self.cell_tags += chunk.count(b"<c") - len(_NOT_CELL_TAG.findall(chunk))
-        refs = _CELL_REF.findall(chunk)
-        if refs:
-            self.cell_refs += len(refs)
-            letters = set(map(itemgetter(0), refs))  # few distinct: convert each once
-            self.width = max(self.width, *(column_index(c.decode()) + 1 for c in letters))
-            self.height = max(self.height, max(map(int, set(map(itemgetter(1), refs)))))
+            self.row_tags += len(rows)
+            numbers = set(rows) - {b""}
+            self.numbered_rows += len(rows) - rows.count(b"")
+            if numbers:
+                self.height = max(self.height, *map(int, numbers))
+        cells = _CELL.findall(chunk)
+        if cells:
+            self.cell_tags += len(cells)
+            self.cell_refs += len(cells) - cells.count(_UNREFERENCED)
+            letters = set(map(itemgetter(0), cells)) - {b""}  # few distinct: convert each once
+            if letters:
+                self.width = max(self.width, *(column_index(c.decode()) + 1 for c in letters))
+                numbers = set(map(itemgetter(1), cells)) - {b""}
+                self.height = max(self.height, *map(int, numbers))
         tags = len(_FORMULA_TAG.findall(chunk))
         if tags:
             self.formula_tags += tags
             self.formula_cells += [(int(r), column_index(c.decode()))
-                                   for c, r in _FORMULA_CELL.findall(chunk)]
+                                   for c, r, f in cells if f]
 
     def finish(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         if (self.exact and self.row_tags == self.numbered_rows and self.cell_tags == self.cell_refs
