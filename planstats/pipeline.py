@@ -280,6 +280,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     values = 0
     names = paths if paths is not None else scan_inbox(ctx)
     bar = Progress("ingest", len(names))
+    loaded = _loaded_files(ctx)
     for name in names:
         try:
             sub = _read(Path(name), ctx, limits)
@@ -287,13 +288,14 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
             bar.advance()
             continue
         bar.advance(values=len(sub.rows))
-        if _known(sub, ctx, outcomes):
+        if _known(sub, ctx, outcomes, loaded):
             continue
         chunk.append(_prepare(sub, ctx, ctx.warehouse))
         values += len(sub.rows)
         if values >= CHUNK_VALUES:
             years |= _timed_chunk(chunk, ctx, outcomes, bar)
             chunk, values = [], 0
+            loaded = _loaded_files(ctx)
     if chunk:
         years |= _timed_chunk(chunk, ctx, outcomes, bar)
     for year in sorted(years):
@@ -312,14 +314,23 @@ def _timed_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dic
     return years
 
 
-def _known(sub: Submission, ctx: Context, outcomes: list[dict[str, Any]]) -> bool:
+def _loaded_files(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
+    """(folder, file hash) → the submission recorded for those bytes: read once per chunk, not
+    once per file (a file loaded by another run meanwhile is still caught when it is loaded)."""
+    loaded: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in ctx.warehouse.rows("report/loaded_files"):
+        loaded.setdefault((row["folder"], row["file_hash"]), row)
+    return loaded
+
+
+def _known(sub: Submission, ctx: Context, outcomes: list[dict[str, Any]],
+           loaded: dict[tuple[str, str], dict[str, Any]]) -> bool:
     """The same bytes in the same folder again: archive as a duplicate, or finish a recovery."""
     path = sub.path
-    known = sub.file_hash and ctx.warehouse.rows(
-        "report/submission_by_hash", folder=path.parent.name, file_hash=sub.file_hash)
+    known = sub.file_hash and loaded.get((path.parent.name, sub.file_hash))
     if not known:
         return False
-    stored = known[0]["stored_path"]
+    stored = known["stored_path"]
     if stored and not Path(stored).exists():
         # Loaded, then the run died before archiving it: finish that move now.
         _move(path, Path(stored))
@@ -329,7 +340,7 @@ def _known(sub: Submission, ctx: Context, outcomes: list[dict[str, Any]]) -> boo
               / f"{_stamp()}_{path.name}")
         status = "duplicate"
     outcomes.append({"file": str(path), "status": status,
-                     "submission_id": known[0]["submission_id"]})
+                     "submission_id": known["submission_id"]})
     return True
 
 

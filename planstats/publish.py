@@ -186,11 +186,11 @@ def _table(plan: Plan, by_code: dict[str, StatRow]) -> list[list[Any]]:
     return out
 
 
-# The statistics workbook is streamed (xlsxwriter, constant-memory mode): each row goes to its
-# sheet's temporary file as it is written, strings inline, so memory hardly grows with the
-# tables. openpyxl held an object per cell until ``Workbook.save`` (half of this stage's time):
-# ≈ 5 kB a table line, 1.1 GB for 220,000 lines; here ≈ 0.2 kB a row taller than one line
-# (xlsxwriter's record of its height), in half the time or less (docs/publication-at-scale.md).
+# A big statistics workbook is streamed (xlsxwriter, constant-memory mode): each row goes to
+# its sheet's temporary file as it is written, strings inline, so memory hardly grows with the
+# tables; small ones are built in memory (STREAM_LINES). openpyxl held an object per cell until
+# ``Workbook.save``: ≈ 5 kB a table line, 1.1 GB for 220,000 lines; streamed, ≈ 0.2 kB a row
+# taller than one line (xlsxwriter's record of its height) (docs/publication-at-scale.md).
 _GRID = {"border": 1, "border_color": "#BFBFBF"}  # thin, light grey, all four sides
 CELL_FORMATS: dict[str, dict[str, Any]] = {
     "title": {"bold": True, "font_size": 14},
@@ -399,9 +399,11 @@ def _write_csv(plan: Plan, by_region: dict[str, dict[str, StatRow]], regions: Re
     with _aside(path) as part, part.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["行政区划代码", "行政区划", *STAT_HEADERS])
+        text = cache(safe_text)  # the same catalog texts on every region's lines
         for region, by_code in by_region.items():
             name = regions.name(region)
-            writer.writerows([region, name, *(safe_text(v) for v in line)]
+            writer.writerows([region, name, *(text(v) if isinstance(v, str) else v
+                                              for v in line)]
                              for line in _table(plan, by_code))
 
 
@@ -503,16 +505,20 @@ def quality_lines(rows: list[QualityRow], regions: RegionTree,
     return out
 
 
+JSON_BATCH = 5_000  # rows encoded per write: few writes, a bounded string
+
+
 def _write_rows_json(rows: list[StatRow], path: Path) -> None:
     """A JSON array, one row a line: ``indent`` would force json's Python encoder (3× slower).
 
     Written aside and renamed, so readers never see half a file.
     """
+    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per row
     with _aside(path) as part, part.open("w", encoding="utf-8") as fh:
         fh.write("[")
-        for i, row in enumerate(rows):
-            fh.write(",\n" if i else "\n")
-            fh.write(json.dumps(row.to_dict(), ensure_ascii=False))
+        for start in range(0, len(rows), JSON_BATCH):
+            lines = ",\n".join(encode(row.to_dict()) for row in rows[start:start + JSON_BATCH])
+            fh.write((",\n" if start else "\n") + lines)
         fh.write("\n]\n" if rows else "]\n")
 
 

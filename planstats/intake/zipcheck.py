@@ -81,8 +81,9 @@ class SheetScan:
         tags = len(_FORMULA_TAG.findall(chunk))
         if tags:
             self.formula_tags += tags
-            self.formula_cells += [(int(r), column_index(c.decode()))
-                                   for c, r, f in cells if f]
+            formulas = [(c, r) for c, r, f in cells if f]
+            index = {c: column_index(c.decode()) for c in set(map(itemgetter(0), formulas))}
+            self.formula_cells += [(int(r), index[c]) for c, r in formulas]
 
     def finish(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         if (self.exact and self.row_tags == self.numbered_rows and self.cell_tags == self.cell_refs
