@@ -361,6 +361,7 @@ def _importer(way: str) -> Callable[[], None]:
 def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[float, Any]:
     """Copy the files into a fresh run folder, then time one way over them."""
     copies = fresh_inbox(case, files, run_dir)
+    os.sync()  # the copies written back now, not during the timed run
     if way == "floor":
         start = time.perf_counter()
         result: Any = floor(copies, run_dir / "floor.sqlite")
@@ -427,14 +428,17 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(result, dict) and "setup_s" in result:
             setups.append(result.pop("setup_s"))
         progress("run", index=index, s=round(seconds, 3), result=result)
-        shutil.rmtree(args.work / f"run{index}", ignore_errors=True)
         spent = time.perf_counter() - began
         if args.budget and index + 1 < args.runs and spent + seconds > args.budget:
             break
     print(json.dumps({"way": args.way, "case": case.name, "import_s": imported, "first_s": first,
                       "times": times, "setup_s": setups, "files": len(paths),
                       "total_files": len(all_paths), "result": result,
-                      "vm_hwm_mb": vm_hwm_mb()}, ensure_ascii=False))
+                      "vm_hwm_mb": vm_hwm_mb()}, ensure_ascii=False), flush=True)
+    # Only now: deleting a run's thousand files makes the file system trim them (ext4 mounted
+    # with discard), which would stall the next run's writes.
+    for index in range(args.runs):
+        shutil.rmtree(args.work / f"run{index}", ignore_errors=True)
     return 0
 
 

@@ -124,7 +124,9 @@ def test_approval_locks_until_reopened_and_approved_basis(wh_ctx, make_workbook)
     with pytest.raises(ValueError, match="comment"):
         pipeline.review_decide(first["submission_id"], "reopen", WANG, None, ctx)
     pipeline.review_decide(first["submission_id"], "reopen", WANG, "县里申请更正", ctx)
-    make_workbook(folder / "v3.xlsx", year=2023, overrides={"ZB0025": (130, None, None)})
+    # not v2's bytes again (made within the same second, they would be: a duplicate)
+    make_workbook(folder / "v3.xlsx", year=2023, overrides={"ZB0025": (130, None, None)},
+                  notes={"ZB0025": "更正后重报"})
     (third,) = pipeline.ingest(ctx=ctx)
     assert third["status"] == "accepted"
     assert current_value(ctx, "ZB0025", 2023) == 130
