@@ -9,11 +9,11 @@ from typing import Any
 from planstats import selfcheck
 from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.intake import DATA_SHEET, GUIDE_SHEET, INFO_SHEET
+from planstats.intake.model import SELF_CHECK
 from planstats.regions import RegionTree
 from planstats.sheets import fit_to_page_width, row_height, text_width
 
 HEADER_ROW = 3
-SELF_CHECK = "自查"
 DATA_HEADERS = ("指标代码", "指标名称", "单位", "目标值", "本年值", "分子", "分母", "说明",
                 SELF_CHECK, "上年值", "分子含义", "分母含义", "所属规划")
 WIDTHS = (10, 44, 8, 18, 12, 12, 12, 30, 60, 10, 34, 26, 28)

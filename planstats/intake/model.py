@@ -19,6 +19,7 @@ DATA_COLUMNS = ("指标代码", "指标名称", "单位", "目标值", "本年�
 CSV_COLUMNS = ("行政区划代码", "统计年度", "指标代码", "本年值", "分子", "分母", "说明")
 NUMBER_COLUMNS = {"本年值": "value", "分子": "numerator", "分母": "denominator"}
 INPUT_COLUMNS = (*NUMBER_COLUMNS, "说明")  # what a county types; never a formula
+SELF_CHECK = "自查"  # the template's self-check column; its hidden helpers' names start so too
 WORKBOOK_KINDS = ("xlsx", "xls", "ods")
 MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
 MB = 1 << 20

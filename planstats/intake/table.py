@@ -10,6 +10,7 @@ from planstats.intake.model import (
     INFO_SHEET,
     MAX_CELL_CHARS,
     NUMBER_COLUMNS,
+    SELF_CHECK,
     Limits,
     Submission,
     ValueRow,
@@ -70,11 +71,13 @@ def read_table(sub: Submission, rows: list[list[Any]], sheet: str,
                      sheet=sheet, row=header_index + first_row)
     if sub.fatal:
         return None
-    letters = {name: column_letter(i) for name, i in header.items()}
+    # the template's self-check columns (自查…) are its formulas' output: nothing to read there
+    read = {name: i for name, i in header.items() if not name.startswith(SELF_CHECK)}
+    letters = {name: column_letter(i) for name, i in read.items()}  # one dict, every row's
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
         excel_row = index + first_row
-        cells = {name: (row[i] if i < len(row) else "") for name, i in header.items()}
+        cells = {name: (row[i] if i < len(row) else "") for name, i in read.items()}
         too_long = {name: len(cell) for name, cell in cells.items()
                     if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS}
         for name in too_long:
@@ -90,7 +93,7 @@ def read_table(sub: Submission, rows: list[list[Any]], sheet: str,
             name=cell_text(cells.get("指标名称")),
             region_code=cell_text(cells.get("行政区划代码")) or None,
             note=cell_text(cells.get("说明")),
-            columns=dict(letters),
+            columns=letters,
             raw=dict(cells),
         )
         for column, attr in NUMBER_COLUMNS.items():
