@@ -31,6 +31,8 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 WAYS_SHOWN = ("floor", "checked", "pipeline", "naive")
 STAGES = ("read", "structure", "frames", "gx", "issues", "load", "reports", "rollup", "publish",
           "other")
+PUBLISH_LABELS = {"publish.read": "reading rows, completeness, trend and quality",
+                  "publish.xlsx": "workbooks", "publish.csv": "CSV", "publish.json": "JSON"}
 SIZES = (round(gen.COMMUNITIES / 100), round(gen.COMMUNITIES / 10), gen.COMMUNITIES)
 
 
@@ -327,11 +329,14 @@ def markdown(results: dict[str, Any]) -> str:
     for c in results["cases"]:
         stages = c.get("stages_s")
         if stages and c["pipeline_s"]:
-            total = sum(stages.values())
+            total = sum(stages.get(k, 0) for k in STAGES)
             lines += ["", f"Stages of {c['name']} (the median pipeline run, {total:.2f} s): "
                       + ", ".join(f"{k} {stages.get(k, 0):.2f} s "
                                   f"({100 * stages.get(k, 0) / total:.0f} %)" for k in STAGES)
                       + "."]
+            if "publish.xlsx" in stages:
+                lines[-1] += (" Of publish: " + ", ".join(
+                    f"{PUBLISH_LABELS[k]} {stages[k]:.2f} s" for k in PUBLISH_LABELS) + ".")
     cold = results["cold_start"]
     province = next((c for c in results["cases"] if c["name"].startswith("province")), None)
     lines += ["", f"Cold start (medians): interpreter {cold['python_s']} s, "

@@ -291,6 +291,10 @@ STAGE_CALLS = (
     ("reports", "planstats.pipeline", "write_review_index"),
     ("rollup", "planstats.pipeline", "run_rollup"),
     ("publish", "planstats.pipeline", "publish_statistics"),
+    # inside publish: its files (the workbook is the rest once CSV and JSON are taken out)
+    ("publish.files", "planstats.publish", "write_statistics"),
+    ("publish.csv", "planstats.publish", "_write_csv"),
+    ("publish.json", "planstats.publish", "_write_rows_json"),
 )
 
 
@@ -325,10 +329,17 @@ class StageClock:
             setattr(module, name, original)
 
     def stages(self, total: float) -> dict[str, float]:
+        """Seconds per stage (summing to ``total`` with "other"), then publish's steps
+        ("publish.*": reading the roll-up, completeness, trend and quality; each file)."""
         out = dict(self.seconds)
+        files = out.pop("publish.files", 0.0)
+        steps = {"publish.read": out.get("publish", 0.0) - files,
+                 "publish.csv": out.pop("publish.csv", 0.0),
+                 "publish.json": out.pop("publish.json", 0.0)}
+        steps["publish.xlsx"] = files - steps["publish.csv"] - steps["publish.json"]
         out["issues"] = out.pop("checks", 0.0) - out.get("frames", 0.0) - out.get("gx", 0.0)
         out["other"] = total - sum(out.values())
-        return {k: round(v, 3) for k, v in out.items()}
+        return {k: round(v, 3) for k, v in {**out, **steps}.items()}
 
 
 def _pipeline_context(run_dir: Path) -> Any:
