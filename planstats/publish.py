@@ -209,8 +209,9 @@ ONE_LINE = row_height([])  # points: Excel's default row height
 
 
 # Region tables longer than this in all are streamed through a temporary file per sheet
-# (constant memory); shorter ones are built in memory (≈ 5 kB a line), which spares creating and
-# deleting those files: on a file system mounted with `discard` each deletion costs milliseconds.
+# (constant memory); shorter ones are built in memory (≈ 5 kB a line), which spares making,
+# reading back and deleting a file per sheet and per XML part: 190 files and ≈ 0.25 s of 1.1 s
+# for the province's four plans.
 STREAM_LINES = 2_000
 
 
