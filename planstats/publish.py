@@ -286,6 +286,9 @@ def _sheet(book: _Book, title: str, heading: str, note: str, headers: list[str],
     header = book.format("header")
     for col, text in enumerate(headers):
         ws.write_string(3, col, text, header)
+    height = row_height(list(zip(headers, widths, strict=True)))
+    if height != ONE_LINE:  # a header longer than its column wraps: the row shows it whole
+        ws.set_row(3, height)
     wrapped = (wrap,) if isinstance(wrap, int) else wrap
     formats = [book.format("wrap" if c in wrapped else "body", (number_formats or {}).get(c))
                for c in range(1, len(headers) + 1)]

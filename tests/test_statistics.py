@@ -62,6 +62,8 @@ def test_workbook_has_binding_chart_trend_completeness_and_methods(published):
     trend = wb["历年趋势"]
     header = [c.value for c in trend[4]]
     assert header[3:8] == ["2021年", "2022年", "2023年", "2024年", "2025年"]
+    # "<year>年完成情况" is wider than its column: it wraps, and the header row is two lines tall
+    assert header[8].endswith("年完成情况") and trend.row_dimensions[4].height == 30
     coverage = [c.value for c in trend[5]]
     assert coverage[4] == pytest.approx(80.0) and coverage[5] == pytest.approx(80.0)
     assert coverage[3] is None and coverage[6] is None
