@@ -26,15 +26,15 @@ def compare_with_current(wh: Warehouse | None, checked: Checked) -> dict[str, in
         summary["rejected"] = len(values)
         return summary
     current = {
-        (r["region_code"], r["indicator_code"]): (r["value"], r["numerator"], r["denominator"])
-        for r in (wh.rows("report/current_values", region_code=sub.region_code, year=sub.year)
-                  if wh else ())
+        (region, code): numbers for region, code, *numbers in (
+            wh.tuples("report/current_values", region_code=sub.region_code, year=sub.year)
+            if wh else ())
     }
     for row in values:
         before = current.get((row.region_code or sub.region_code, row.indicator_code))
         if before is None:
             summary["new"] += 1
-        elif before == (row.value, row.numerator, row.denominator):
+        elif before == [row.value, row.numerator, row.denominator]:
             summary["unchanged"] += 1
         else:
             summary["updated"] += 1

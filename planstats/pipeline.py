@@ -228,7 +228,7 @@ def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None,
                 locked = load.approval_lock(wh, conn, sub.region_code, sub.year)
             if locked:
                 sub.issues.append(load.locked_issue(locked))
-        item.history = validate.history_from(wh.rows(
+        item.history = validate.history_from(wh.tuples(
             "report/history_values", region_code=sub.region_code, year=sub.year))
     return item
 
@@ -611,7 +611,7 @@ def make_template(region_code: str, year: int, out: Path, ctx: Context | None = 
     plans = ctx.catalog.plans_for(ctx.regions.ancestors(region_code), year)
     if not plans:
         raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
-    past = validate.history_from(ctx.warehouse.rows(
+    past = validate.history_from(ctx.warehouse.tuples(
         "report/history_values", region_code=region_code, year=year))
     history = {code: years for (region, code), years in past.items() if region == region_code}
     return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out,

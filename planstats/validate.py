@@ -192,13 +192,12 @@ def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None
                                     sheet=sub.data_sheet))
 
 
-def history_from(rows: Iterable[Mapping[str, Any]]) -> History:
+def history_from(rows: Iterable[tuple[str, str, int, float | None]]) -> History:
     """Warehouse rows (region_code, indicator_code, year, value) as a history lookup."""
     out: History = {}
-    for r in rows:
-        if r["value"] is not None:
-            out.setdefault((r["region_code"], r["indicator_code"]), {})[int(r["year"])] = \
-                float(r["value"])
+    for region, code, year, value in rows:
+        if value is not None:
+            out.setdefault((region, code), {})[int(year)] = float(value)
     return out
 
 
@@ -290,19 +289,22 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
 
     records, history, factors = [], {}, []
     for item in checked:
-        sub = item.submission
+        sub, key, past = item.submission, item.key, item.history
         asked = {ind.concept.code for plan in item.plans for ind in plan.indicators}
+        factor = {code: entry.factor for code, entry in item.asked.items()}
         for row in sub.rows:
-            entry = item.asked.get(row.indicator_code)
-            factors.append(entry.factor if entry else 1.0)
-            value = row.value
+            code, value = row.indicator_code, row.value
+            factors.append(factor.get(code, 1.0))
             region = row.region_code or sub.region_code or ""
-            stats = history_stats(value, item.history.get((region, row.indicator_code), {}),
-                                  sub.year, catalog.concepts.get(row.indicator_code))
-            history[(item.key, row.row)] = stats
-            records.append((item.key, row.row, region, row.indicator_code, value,
-                            row.numerator, row.denominator, int(row.indicator_code in asked),
-                            stats.change, stats.z))
+            series = past.get((region, code)) if value is not None else None
+            if series:  # only values with a past have anything to hold against it
+                stats = history_stats(value, series, sub.year, catalog.concepts.get(code))
+                history[(key, row.row)] = stats
+                change, z = stats.change, stats.z
+            else:
+                change = z = None
+            records.append((key, row.row, region, code, value, row.numerator, row.denominator,
+                            int(code in asked), change, z))
     values = pd.DataFrame.from_records(records, columns=VALUE_COLUMNS)
     add_rule_columns(values, rule_parameters(catalog))
     # a rate is rounded in the unit the county types: half of that unit, in the concept's

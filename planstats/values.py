@@ -10,6 +10,8 @@ _PREFIX = re.compile(r"^(?:≥|≤|>=|<=|>|<|=|约|大约|不低于|不少于|�
 _SUFFIX = re.compile(r"(?:%|％|‰|以上|以下|以内|左右|个|人|次|平方米|万人|元|万元)$")
 _NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+# what most cells hold, read without the normalising below (a third of the reading time)
+_PLAIN = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 BLANK_TEXTS = ("", "-", "—", "/", "无")  # what a county types for "no value"
 
 
@@ -23,8 +25,13 @@ def parse_number(raw: object) -> float | None:
     Accepts numbers, and text such as '95%', '95 %', '９５', '1,000', ' 95 ', '≥95', '−5'. Raises
     ValueParseError, and nothing else, for anything else.
     """
-    if raw is None:
+    if raw is None or raw == "":
         return None
+    if raw.__class__ is str and _PLAIN.fullmatch(raw):
+        value = float(raw)
+        if math.isfinite(value):
+            return value
+        raise ValueParseError(raw)
     if isinstance(raw, bool):
         raise ValueParseError(str(raw))
     if isinstance(raw, int | float):

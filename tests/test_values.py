@@ -35,3 +35,10 @@ def test_parse_number_reads_grouped_and_fullwidth_integers(value: int) -> None:
     assert parse_number(grouped) == value
     assert parse_number(fullwidth) == value
     assert parse_number(f" {value} %") == value
+
+
+@pytest.mark.parametrize("raw", ["1e999", "-1e400", "1_000", "0x10", "1e", "+"])
+def test_parse_number_refuses_what_float_alone_would_take(raw: str) -> None:
+    """Plain numbers skip the normalising path; what only ``float()`` accepts must not."""
+    with pytest.raises(ValueParseError):
+        parse_number(raw)

@@ -8,7 +8,14 @@ import csv
 from collections.abc import Iterator
 from itertools import islice
 
-from planstats.intake.model import OLE_SIGNATURE, Limits, Submission, cell_text, shown
+from planstats.intake.model import (
+    MAX_CELL_CHARS,
+    OLE_SIGNATURE,
+    Limits,
+    Submission,
+    cell_text,
+    shown,
+)
 from planstats.intake.table import read_table, sheet_too_large
 
 DELIMITERS = (",", "\t", ";", "|")
@@ -54,10 +61,12 @@ def read_csv(sub: Submission, data: bytes, limits: Limits) -> None:
                      row=reader.line_num)
         return
     sub.cells_read = True
-    if read_table(sub, rows, sub.path.name, first_row=1) is None:
+    # a cell is never longer than its line: most files need no look at each cell's length
+    long_cells = max(map(len, text.split("\n"))) > MAX_CELL_CHARS
+    if read_table(sub, rows, sub.path.name, first_row=1, long_cells=long_cells) is None:
         return
-    regions = {r.region_code for r in sub.rows if r.region_code}
-    years = {cell_text(r.raw.get("统计年度")) for r in sub.rows if cell_text(r.raw.get("统计年度"))}
+    regions = {r.region_code for r in sub.rows} - {None}
+    years = {cell_text(y) for y in {r.raw.get("统计年度") for r in sub.rows}} - {""}
     # The file's region is its county: rows may be the county itself or units below it.
     sub.info["行政区划代码"] = min(regions, key=len)[:6] if regions else ""
     if len(years) > 1:

@@ -114,6 +114,8 @@ def column_index(letters: str) -> int:
 def cell_text(cell: Any) -> str:
     if cell is None:
         return ""
+    if cell.__class__ is str and cell.isascii():  # NFKC leaves ASCII as it is
+        return cell.strip()
     if isinstance(cell, float) and cell.is_integer():
         cell = int(cell)
     return unicodedata.normalize("NFKC", str(cell)).strip()

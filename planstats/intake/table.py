@@ -3,6 +3,7 @@ header found by name, each value remembering its cell."""
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from planstats.intake.model import (
@@ -51,9 +52,12 @@ def _cell_too_long(sub: Submission, sheet: str, row: int, column: str, name: str
               indicator_code=indicator_code)
 
 
-def read_table(sub: Submission, rows: list[list[Any]], sheet: str,
-                first_row: int) -> tuple[int, dict[str, int]] | None:
-    """Rows under the header into ``sub.rows``; returns (header row number, column by name)."""
+def read_table(sub: Submission, rows: list[list[Any]], sheet: str, first_row: int,
+               long_cells: bool = True) -> tuple[int, dict[str, int]] | None:
+    """Rows under the header into ``sub.rows``; returns (header row number, column by name).
+
+    ``long_cells`` False: the caller knows no cell exceeds MAX_CELL_CHARS (not looked for).
+    """
     header_index = None
     for index, row in enumerate(rows[:30]):
         if "指标代码" in {cell_text(c) for c in row}:
@@ -74,32 +78,29 @@ def read_table(sub: Submission, rows: list[list[Any]], sheet: str,
     # the template's self-check columns (自查…) are its formulas' output: nothing to read there
     read = {name: i for name, i in header.items() if not name.startswith(SELF_CHECK)}
     letters = {name: column_letter(i) for name, i in read.items()}  # one dict, every row's
+    names, width = tuple(read), max(read.values()) + 1
+    take = itemgetter(*read.values())
+    numbers = [(column, attr) for column, attr in NUMBER_COLUMNS.items() if column in read]
     for index in range(header_index + 1, len(rows)):
         row = rows[index]
         excel_row = index + first_row
-        cells = {name: (row[i] if i < len(row) else "") for name, i in read.items()}
+        if len(row) < width:
+            row = [*row, *([""] * (width - len(row)))]
+        cells = dict(zip(names, take(row), strict=True))
         too_long = {name: len(cell) for name, cell in cells.items()
-                    if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS}
+                    if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS} if long_cells else {}
         for name in too_long:
             cells[name] = ""
         code = cell_text(cells.get("指标代码")).upper()
         for name, length in too_long.items():
             _cell_too_long(sub, sheet, excel_row, letters[name], name, length, code or None)
-        if not code and not cell_text(cells.get("指标名称")):
+        name = cell_text(cells.get("指标名称"))
+        if not code and not name:
             continue  # blank or note rows between and after the table
-        item = ValueRow(
-            row=excel_row,
-            indicator_code=code,
-            name=cell_text(cells.get("指标名称")),
-            region_code=cell_text(cells.get("行政区划代码")) or None,
-            note=cell_text(cells.get("说明")),
-            columns=letters,
-            raw=dict(cells),
-        )
-        for column, attr in NUMBER_COLUMNS.items():
-            if column not in header:
-                continue
-            cell = cells.get(column)
+        item = ValueRow(excel_row, code, name, cell_text(cells.get("行政区划代码")) or None,
+                        note=cell_text(cells.get("说明")), columns=letters, raw=cells)
+        for column, attr in numbers:
+            cell = cells[column]
             try:
                 setattr(item, attr, parse_number(cell))
             except ValueParseError:
