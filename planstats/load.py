@@ -12,6 +12,8 @@ from planstats.regions import RegionTree
 from planstats.validate import Checked
 from planstats.warehouse import Warehouse
 
+VALUE, NUMERATOR, DENOMINATOR = NUMBER_COLUMNS  # the columns of the three numbers
+
 FLAG_TO_CHECK = "待核实"
 FLAG_EXPLAINED = "已说明"
 
@@ -134,9 +136,12 @@ def _fact(submission_id: str, region: str | None, year: int | None, row: Any,
     if row.row in flagged:
         flag = FLAG_EXPLAINED if row.note else FLAG_TO_CHECK
     # the cell of each number in the county's file, so a published figure can name its sources
-    cells = {f"{attr}_cell": f"{row.columns[column]}{row.row}" if column in row.columns else None
-             for column, attr in NUMBER_COLUMNS.items()}
+    letter = row.columns.get
+    value, numerator, denominator = letter(VALUE), letter(NUMERATOR), letter(DENOMINATOR)
     return {"submission_id": submission_id, "region_code": row.region_code or region,
             "indicator_code": row.indicator_code, "year": year, "value": row.value,
             "numerator": row.numerator, "denominator": row.denominator,
-            "note": row.note or None, "flag": flag, "source_sheet": sheet, **cells}
+            "note": row.note or None, "flag": flag, "source_sheet": sheet,
+            "value_cell": value and f"{value}{row.row}",
+            "numerator_cell": numerator and f"{numerator}{row.row}",
+            "denominator_cell": denominator and f"{denominator}{row.row}"}
