@@ -12,13 +12,12 @@ county's past), and one row per cross-indicator rule and submission. GX itself i
 from __future__ import annotations
 
 import math
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from planstats.catalog import Catalog, Concept, Entry, Plan, entries, template_version
 from planstats.expectations import (
@@ -219,9 +218,12 @@ def add_batch_history(checked: list[Checked]) -> None:
                     item.history.setdefault(key, {})[old.year] = row.value
 
 
-@dataclass(frozen=True)
-class HistoryStats:
-    """One value against the county's own past (None where there is too little past)."""
+class HistoryStats(NamedTuple):
+    """One value against the county's own past (None where there is too little past).
+
+    A named tuple, not a dataclass: one is made for every value with a past (a frozen
+    dataclass's ``__init__`` cost a quarter of the history's time at community scale).
+    """
 
     prev: float | None = None
     change: float | None = None  # percent change on last year
@@ -231,10 +233,13 @@ class HistoryStats:
     years: str = ""
 
 
+NO_HISTORY = HistoryStats()
+
+
 def _stdev(values: list[float], mean: float) -> float:
     """Sample standard deviation in floats: ``statistics.stdev`` works in exact fractions, which
     cost most of the frame's time at community scale (a few prior years per value)."""
-    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
+    return math.sqrt(math.fsum([(v - mean) ** 2 for v in values]) / (len(values) - 1))
 
 
 def history_stats(value: float | None, past: Mapping[int, float], year: int | None,
@@ -245,15 +250,15 @@ def history_stats(value: float | None, past: Mapping[int, float], year: int | No
     step smaller than the year-on-year threshold.
     """
     if value is None or year is None or concept is None or not past:
-        return HistoryStats()
-    prior = {y: v for y, v in past.items() if y < year}
+        return NO_HISTORY
+    prior = past if max(past) < year else {y: v for y, v in past.items() if y < year}
     prev = prior.get(year - 1)
     change = None if not prev else (value - prev) / abs(prev) * 100
     if len(prior) < HISTORY_MIN_YEARS:
         return HistoryStats(prev, change)
-    mean = statistics.fmean(prior.values())
-    sd = max(_stdev(list(prior.values()), mean),
-             abs(mean) * yoy_threshold(concept) / 100 / HISTORY_SIGMA)
+    values = list(prior.values())
+    mean = math.fsum(values) / len(values)  # what statistics.fmean computes, without its checks
+    sd = max(_stdev(values, mean), abs(mean) * yoy_threshold(concept) / 100 / HISTORY_SIGMA)
     if sd == 0:
         return HistoryStats(prev, change)
     years = f"{min(prior)}—{max(prior)}年共{len(prior)}年"
@@ -529,7 +534,7 @@ def _attach(usable: list[Checked], failures: list[Failure], catalog: Catalog,
                 wording = (rule.message, rule.fix)
             else:
                 facts = _value_facts(row.value, data.history.get((item.key, row_no),
-                                                                 HistoryStats()), entry)
+                                                                 NO_HISTORY), entry)
                 wording = (meta["message"], meta["fix"])
             item.issues.append(Issue(
                 severity=severity, rule=meta["rule"],
