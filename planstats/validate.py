@@ -311,6 +311,8 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
             records.append((key, row.row, region, code, value, row.numerator, row.denominator,
                             int(code in asked), change, z))
     values = pd.DataFrame.from_records(records, columns=VALUE_COLUMNS)
+    for column in ("submission_key", "region_code", "indicator_code"):  # few distinct codes:
+        values[column] = values[column].astype("category")  # maps and copies per category
     add_rule_columns(values, rule_parameters(catalog))
     # a rate is rounded in the unit the county types: half of that unit, in the concept's
     values["ratio_tolerance"] /= factors
