@@ -3,7 +3,7 @@
 -- when its current file delivered at least one value this plan asks for (an empty template is
 -- not a report); fewer values than asked is a partial report. On time: the first accepted file
 -- that delivered values arrived before the plan's deadline.
-with plan_county as (
+with plan_county as materialized (
     select c.descendant_code as region_code
     from dim_plan as p
     inner join region_closure as c on p.region_code = c.ancestor_code
@@ -22,10 +22,13 @@ asked as (
     group by pc.region_code
 ),
 
-known as (
+-- only the plan's counties' files are read: the values each delivered are counted per file,
+-- and a plan of one county need not count those of the other 182
+known as materialized (
     select *
     from submission
     where year = :year and (:past = 0 or processed_at <= :as_of)
+        and region_code in (select region_code from plan_county)
 ),
 
 current_known as (

@@ -91,17 +91,28 @@ indicator as materialized (
 -- a row left empty (缺报) is not a report: it counts neither as a value nor as reporting.
 -- Read per chosen file through fact_value's primary key (submission_id first); the year index
 -- would fetch every value of the year by a random lookup (+f.year keeps it out of the plan).
--- meets: whether the value meets the target (count_meeting counts them above).
+-- addend: what the indicator's aggregation adds up above the reporter (the value for sum,
+-- 分子 for ratio, value × 分母 for weighted_mean, 1 when it meets the target for count_meeting),
+-- divisor: 分母 (ratio's and weighted_mean's); so each value joined to its ancestors feeds
+-- four aggregates, not eight (a weighted mean's weight is Σ分母: its values are never null).
 reported as materialized (
     select
         f.region_code, pr.level, pr.inner_region, f.indicator_code, i.factor * f.value as value,
         f.numerator, f.denominator,
-        case
-            when i.comparator = '>=' and i.factor * f.value >= i.target - 1e-9 then 1
-            when i.comparator = '<=' and i.factor * f.value <= i.target + 1e-9 then 1
-            when i.comparator = '=' and abs(i.factor * f.value - i.target) <= 1e-9 then 1
-            else 0
-        end as meets
+        case i.aggregation
+            when 'sum' then i.factor * f.value
+            when 'ratio' then f.numerator
+            when 'weighted_mean' then i.factor * f.value * f.denominator
+            when 'count_meeting' then
+                case
+                    when i.comparator = '>=' and i.factor * f.value >= i.target - 1e-9 then 1
+                    when i.comparator = '<=' and i.factor * f.value <= i.target + 1e-9 then 1
+                    when i.comparator = '=' and abs(i.factor * f.value - i.target) <= 1e-9
+                        then 1
+                    else 0
+                end
+        end as addend,
+        f.denominator as divisor
     from chosen_submission as s
     cross join fact_value as f
     cross join plan_region as pr
@@ -159,17 +170,11 @@ shadowed as materialized (
 aggregated as materialized (
     select
         c.ancestor_code as region_code,
-        max(a.level) as level,
         r.indicator_code,
-        sum(r.value) as sum_value,
-        min(r.value) as min_value,
-        max(r.value) as max_value,
-        sum(r.numerator) as sum_numerator,
-        sum(r.denominator) as sum_denominator,
-        sum(r.value * r.denominator) as sum_weighted,
-        sum(case when r.value is not null and r.denominator is not null then r.denominator end)
-            as sum_weight,
-        sum(r.meets) as meeting
+        sum(r.addend) as total,
+        sum(r.divisor) as divisor,
+        min(r.value) as lowest,
+        max(r.value) as highest
     from plan_region as a
     cross join region_closure as c
     cross join reported as r
@@ -192,7 +197,10 @@ direct_above as materialized (
 reporting_county as (
     select region_code as county_code, indicator_code from direct_above where level = 'county'
     union all
-    select region_code, indicator_code from aggregated where level = 'county'
+    select a.region_code, a.indicator_code
+    from aggregated as a
+    inner join plan_region as pr on a.region_code = pr.region_code
+    where pr.level = 'county'
 ),
 
 county_reporting as materialized (
@@ -216,19 +224,17 @@ county_expected as materialized (
 cell as (
     select
         d.region_code, d.indicator_code, 1 as direct, d.value as direct_value,
-        null as sum_value, null as min_value, null as max_value,
-        d.numerator as sum_numerator, d.denominator as sum_denominator,
-        null as sum_weighted, null as sum_weight, null as meeting
+        null as total, null as divisor, null as lowest, null as highest,
+        d.numerator, d.denominator
     from direct as d
     union all
+    -- a ratio's 分子 / 分母 and a weighted mean's 分母 are shown as summed
     select
-        a.region_code, a.indicator_code, 0, null, a.sum_value, a.min_value, a.max_value,
-        a.sum_numerator, a.sum_denominator, a.sum_weighted, a.sum_weight, a.meeting
+        a.region_code, a.indicator_code, 0, null, a.total, a.divisor, a.lowest, a.highest,
+        a.total, a.divisor
     from aggregated as a
     union all
-    select
-        pr.region_code, i.indicator_code, 0, null, null, null, null, null, null, null, null,
-        null
+    select pr.region_code, i.indicator_code, 0, null, null, null, null, null, null, null
     from plan_region as pr
     cross join indicator as i
     where pr.level <> 'community'
@@ -253,16 +259,16 @@ valued as (
         coalesce(ce.n, 0) as expected_regions,
         case
             when a.direct = 1 then a.direct_value
-            when i.aggregation = 'sum' then a.sum_value
+            when i.aggregation = 'sum' then a.total
             when i.aggregation = 'ratio'
-                then i.factor * i.scale * a.sum_numerator / nullif(a.sum_denominator, 0)
-            when i.aggregation = 'weighted_mean' then a.sum_weighted / nullif(a.sum_weight, 0)
-            when i.aggregation = 'min' then a.min_value
-            when i.aggregation = 'max' then a.max_value
-            when i.aggregation = 'count_meeting' then a.meeting
+                then i.factor * i.scale * a.total / nullif(a.divisor, 0)
+            when i.aggregation = 'weighted_mean' then a.total / nullif(a.divisor, 0)
+            when i.aggregation = 'min' then a.lowest
+            when i.aggregation = 'max' then a.highest
+            when i.aggregation = 'count_meeting' then a.total
         end as value,
-        case when i.aggregation = 'ratio' then a.sum_numerator end as numerator,
-        case when i.aggregation in ('ratio', 'weighted_mean') then a.sum_denominator end
+        case when i.aggregation = 'ratio' then a.numerator end as numerator,
+        case when i.aggregation in ('ratio', 'weighted_mean') then a.denominator end
             as denominator,
         case
             when i.baseline is not null and i.baseline_year is not null
