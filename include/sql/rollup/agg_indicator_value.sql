@@ -89,8 +89,8 @@ indicator as materialized (
 ),
 
 -- a row left empty (缺报) is not a report: it counts neither as a value nor as reporting.
--- Read per chosen file through fact_value's primary key (submission_id first); the year index
--- would fetch every value of the year by a random lookup (+f.year keeps it out of the plan).
+-- Read through the year index per region and indicator of the plan: a plan of one city or
+-- county reads its own values only, not every value of the year.
 -- addend: what the indicator's aggregation adds up above the reporter (the value for sum,
 -- 分子 for ratio, value × 分母 for weighted_mean, 1 when it meets the target for count_meeting),
 -- divisor: 分母 (ratio's and weighted_mean's); so each value joined to its ancestors feeds
@@ -113,15 +113,15 @@ reported as materialized (
                 end
         end as addend,
         f.denominator as divisor
-    from chosen_submission as s
-    cross join fact_value as f
-    cross join plan_region as pr
+    from plan_region as pr
     cross join indicator as i
-    where f.submission_id = s.submission_id
-        and +f.year = :year
-        and f.value is not null
-        and f.region_code = pr.region_code
+    cross join fact_value as f
+    cross join chosen_submission as s
+    where f.year = :year
         and f.indicator_code = i.indicator_code
+        and f.region_code = pr.region_code
+        and f.submission_id = s.submission_id
+        and f.value is not null
 ),
 
 -- Two chosen files can carry the same unit's row only when one's region is (or lies below)
