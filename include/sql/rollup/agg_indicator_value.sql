@@ -9,10 +9,12 @@
 -- basis 'approved': the latest submission a reviewer approved; 'approved_city' /
 -- 'approved_prov': of those, only where the figures of the county's city / province are approved.
 -- Written for plans of thousands of communities (sichuan-14th on 8,266: ≈ 215,000 reported values
--- and 220,000 rows a year): each reported value is read once, a reporter is joined to its
--- ancestors only where it is aggregated (never at its own region), and no lookup needs an
--- index built over all of them. AS MATERIALIZED computes a CTE once (SQLite ≥ 3.35 and
--- PostgreSQL ≥ 12 accept it); CROSS JOIN keeps SQLite's join order (PostgreSQL plans freely).
+-- and 220,000 rows a year): each reported value is read once; a region's own report is shown
+-- as it is, and only the values that count above their region are joined to the ancestors and
+-- aggregated; rows are made for what was reported or aggregated, and for every indicator
+-- above community level, not for every region × indicator of the tree. AS MATERIALIZED
+-- computes a CTE once (SQLite ≥ 3.35 and PostgreSQL ≥ 12 accept it); CROSS JOIN keeps SQLite's
+-- join order, which it would otherwise guess without statistics (PostgreSQL plans freely).
 with chosen_submission as materialized (
     select s.submission_id, s.region_code
     from submission as s
@@ -124,26 +126,26 @@ reported as materialized (
         and f.value is not null
 ),
 
--- Two chosen files can carry the same unit's row only when one's region is (or lies below)
--- the other's: a town's file next to its county's. Rarely; then direct groups them.
+-- Two chosen files can carry the same unit's row only when one's region code begins with the
+-- other's (intake accepts a row only for the file's region or a unit whose code begins with
+-- it): a town's file next to its county's. Rarely; then direct groups the rows.
 overlap as (
     select 1 as found
     from chosen_submission as s
-    inner join region_closure as c on s.region_code = c.ancestor_code
     inner join chosen_submission as t
-        on c.descendant_code = t.region_code and s.submission_id <> t.submission_id
+        on s.submission_id <> t.submission_id
+        and substr(t.region_code, 1, length(s.region_code)) = s.region_code
 ),
 
 -- A region that reported shows its own report (values × factor; of two files' rows the larger
 -- value and the summed 分子 / 分母). No reporter below it counts there: the region is their
 -- nearest reported ancestor.
 direct as (
-    select region_code, level, indicator_code, value, numerator, denominator
+    select region_code, indicator_code, value, numerator, denominator
     from reported
     where not exists (select 1 from overlap)
     union all
-    select
-        region_code, max(level), indicator_code, max(value), sum(numerator), sum(denominator)
+    select region_code, indicator_code, max(value), sum(numerator), sum(denominator)
     from reported
     where exists (select 1 from overlap)
     group by region_code, indicator_code
@@ -188,7 +190,7 @@ aggregated as materialized (
     group by c.ancestor_code, r.indicator_code
 ),
 
--- the few reports above community level, looked up per region below
+-- the few reports above community level (found per region above community level in cell)
 direct_above as materialized (
     select distinct region_code, indicator_code, level from reported where level <> 'community'
 ),
