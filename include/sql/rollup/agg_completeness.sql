@@ -41,15 +41,20 @@ current_known as (
         )
 ),
 
--- values of this plan each accepted file delivered, for the county and units below it
+-- values of this plan each accepted file delivered, for the county and units below it (0: none);
+-- counted per file, whose values the primary key holds together (no sort of all of them)
 delivered as (
-    select s.submission_id, count(distinct f.indicator_code) as n
+    select
+        s.submission_id,
+        (
+            select count(distinct f.indicator_code)
+            from fact_value as f
+            inner join plan_indicator as pi
+                on f.indicator_code = pi.indicator_code and pi.plan_code = :plan_code
+            where f.submission_id = s.submission_id and f.value is not null
+        ) as n
     from known as s
-    inner join fact_value as f on s.submission_id = f.submission_id
-    inner join plan_indicator as pi
-        on f.indicator_code = pi.indicator_code and pi.plan_code = :plan_code
-    where s.status <> 'rejected' and f.value is not null
-    group by s.submission_id
+    where s.status <> 'rejected'
 ),
 
 files as (
