@@ -3,7 +3,7 @@
 -- when its current file delivered at least one value this plan asks for (an empty template is
 -- not a report); fewer values than asked is a partial report. On time: the first accepted file
 -- that delivered values arrived before the plan's deadline.
-with plan_county as (
+with plan_county as materialized (
     select c.descendant_code as region_code
     from dim_plan as p
     inner join region_closure as c on p.region_code = c.ancestor_code
@@ -22,10 +22,13 @@ asked as (
     group by pc.region_code
 ),
 
-known as (
+-- only the plan's counties' files are read: the values each delivered are counted per file,
+-- and a plan of one county need not count those of the other 182
+known as materialized (
     select *
     from submission
     where year = :year and (:past = 0 or processed_at <= :as_of)
+        and region_code in (select region_code from plan_county)
 ),
 
 current_known as (
@@ -38,15 +41,20 @@ current_known as (
         )
 ),
 
--- values of this plan each accepted file delivered, for the county and units below it
+-- values of this plan each accepted file delivered, for the county and units below it (0: none);
+-- counted per file, whose values the primary key holds together (no sort of all of them)
 delivered as (
-    select s.submission_id, count(distinct f.indicator_code) as n
+    select
+        s.submission_id,
+        (
+            select count(distinct f.indicator_code)
+            from fact_value as f
+            inner join plan_indicator as pi
+                on f.indicator_code = pi.indicator_code and pi.plan_code = :plan_code
+            where f.submission_id = s.submission_id and f.value is not null
+        ) as n
     from known as s
-    inner join fact_value as f on s.submission_id = f.submission_id
-    inner join plan_indicator as pi
-        on f.indicator_code = pi.indicator_code and pi.plan_code = :plan_code
-    where s.status <> 'rejected' and f.value is not null
-    group by s.submission_id
+    where s.status <> 'rejected'
 ),
 
 files as (
