@@ -541,7 +541,7 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     out = out_dir or ctx.settings.publish / str(year)
     steps = Progress(f"publish {plan_code} {year}", 4, "steps")
     with _view(ctx, plan_code, year, as_of) as conn:
-        rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+        rows = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
         steps.advance()
         steps.note(f"{len(rows):,} statistics rows read")
         complete = rollup.completeness(ctx.warehouse, plan, year, conn)
