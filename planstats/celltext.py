@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Callable, Sequence
 from itertools import compress, repeat
 from operator import is_not
@@ -24,6 +25,19 @@ _KINDS = (float, int, bool)
 LIMIT = 20_000  # distinct values a column's cache keeps; beyond, its texts are made in C
 
 json_text = json.JSONEncoder(ensure_ascii=False).encode  # one value, as json writes it
+_json_str = json.encoder.encode_basestring  # what json_text does with text (in C)
+
+
+def json_value(value: Any) -> str:
+    """json_text(value), without json's encoder for the common scalars."""
+    t = type(value)
+    if t is str:
+        return _json_str(value)
+    if t is float and value - value == 0:  # finite: json writes float.__repr__
+        return repr(value)
+    if t is int:
+        return int.__repr__(value)
+    return json_text(value)
 # a list, its items separated by a newline: no scalar's json has one (json escapes control
 # characters in text), so splitting there gives each item's text
 _json_items = json.JSONEncoder(ensure_ascii=False, separators=("\n", ": ")).encode
@@ -111,7 +125,8 @@ class Column:
     ``encode``: one value's text. ``direct``: a batch's texts made at once (in C), or None
     when they cannot be. ``kinds``: the kinds of column (``kind``) cached; ``only`` those
     (texts() is None for others) or any. ``limit``: distinct values cached before a column
-    counts as one whose values do not repeat (``direct`` from then on).
+    counts as one whose values do not repeat, as it does when most of a batch's are new
+    (``direct`` from then on); math.inf: always cached.
     """
 
     def __init__(self, encode: Callable[[Any], str],
@@ -131,8 +146,11 @@ class Column:
             cache = self.caches.get(k)
             if cache is None:
                 cache = self.caches[k] = _Cache(self.encode, k)
+            before = len(cache)
             out = list(map(cache.__getitem__, values))
-            self.full = len(cache) > self.limit
+            # full, or most values new (a column of measurements): ``direct`` from now on
+            self.full = len(cache) > (self.limit if self.limit == math.inf
+                                      else min(self.limit, before + len(values) // 2))
             return out
         return self.direct(values)
 
@@ -145,8 +163,8 @@ def exactly(values: Sequence[Any], t: type) -> bool:
 def json_column(digits: int | None) -> Column:
     """A field of StatRow.to_dict, rounded to ``digits`` when given, as json writes it."""
     if digits is None:
-        return Column(json_text, json_texts)
-    return Column(lambda v: json_text(None if v is None else round(v, digits)),
+        return Column(json_value, json_texts)
+    return Column(lambda v: "null" if v is None else json_value(round(v, digits)),
                   lambda values: json_texts(rounded(values, digits)))
 
 

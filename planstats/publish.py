@@ -512,12 +512,12 @@ def _csv_lines(plan: Plan, table: StatTable, texts: _CsvTexts, regions: RegionTr
     if not indexes:
         return []
     rows = list(map(table.rows.__getitem__, indexes))
-    columns = table.columns(rows)
-    reporting, expected = columns[_FIELD["reporting_regions"]], columns[_FIELD["expected_regions"]]
-    cells = [texts.region.texts(columns[_FIELD["region_code"]]),
-             texts.status.texts(columns[_FIELD["status"]]),
-             *(column.texts(columns[_FIELD[f]]) for column, f in zip(
-                 texts.numbers, ("value", "completion_rate", "expected_value"), strict=True))]
+    region, status, value, rate, expected_value, reporting, expected = table.columns(rows, (
+        "region_code", "status", "value", "completion_rate", "expected_value",
+        "reporting_regions", "expected_regions"))
+    cells = [texts.region.texts(region), texts.status.texts(status),
+             *(column.texts(values) for column, values in zip(
+                 texts.numbers, (value, rate, expected_value), strict=True))]
     if (None not in cells and celltext.exactly(reporting, int)
             and celltext.exactly(expected, int)):
         region, status, value, rate, expected_value = cells

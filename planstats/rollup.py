@@ -233,9 +233,11 @@ class StatTable:
             return map(_BOOL.__getitem__, values)
         return map(_TRUTH.__getitem__, values) if field == "on_track" else values
 
-    def columns(self, rows: list[Any]) -> list[Sequence[Any]]:
-        """``rows`` (of ``self.rows``) as columns, one per _DICT_FIELDS field: the values
-        StatRow.to_dict would round and write, except missing_regions."""
+    def columns(self, rows: list[Any], fields: Sequence[str] | None = None) -> list[Sequence[Any]]:
+        """``rows`` (of ``self.rows``) as columns, one per field of ``fields`` (default all of
+        _DICT_FIELDS): the values StatRow.to_dict would round and write."""
+        if fields is not None:
+            return [list(self.column(field, rows)) for field in fields]
         if self.built:
             return list(zip(*map(_dict_values, rows), strict=True)) if rows else [
                 () for _ in _DICT_FIELDS]
