@@ -101,7 +101,12 @@ def rounded(values: Sequence[Any], digits: int) -> list[Any]:
         pass
     if len(present) == len(values):
         return list(map(round, values, repeat(digits)))
-    return [None if v is None else round(v, digits) for v in values]
+    # None → 0.0 to be rounded, then None again; dict.get keeps in C what is not None
+    rounded = map(round, map(_ZERO_FOR_NONE.get, values, values), repeat(digits))
+    return list(map(_NONE_FOR_NONE.get, values, rounded))
+
+
+_ZERO_FOR_NONE, _NONE_FOR_NONE = {None: 0.0}, {None: None}
 
 
 class _Cache(dict):

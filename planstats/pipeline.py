@@ -589,7 +589,9 @@ def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accep
         plan = ctx.catalog.plan(code)
         paths = {k: str(v) for k, v in publish.statistics_paths(plan, year, out, basis).items()}
         with _view(ctx, code, year, as_of) as conn:
-            rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+            # the dashboard shows the plan's own region: its rows only as StatRows
+            table = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+            rows = table.stat_rows(table.rows_of([plan.region_code]).get(plan.region_code, []))
             complete = rollup.completeness(ctx.warehouse, plan, year, conn)
         plans.append(publish.dashboard_plan(plan, year, rows, ctx.regions, complete, reports,
                                             paths, page))

@@ -472,7 +472,7 @@ def _none(values: Sequence[Any]) -> None:
     return None
 
 
-def _csv_order(plan: Plan, table: StatTable) -> tuple[list[int], list[int]]:
+def _csv_order(plan: Plan, table: StatTable) -> tuple[Sequence[int], list[int]]:
     """The CSV's lines as (row index, plan position) lists: regions in order of appearance,
     each region's rows in the plan's order, the last of an indicator repeated, none of an
     indicator not in the plan (_by_region, then _table)."""
@@ -486,7 +486,7 @@ def _csv_order(plan: Plan, table: StatTable) -> tuple[list[int], list[int]]:
         if all(map(lt, keys, islice(keys, 1, None))):
             # each region's rows follow one another in the plan's order (a tree that knows
             # every region): the lines are the rows as they are
-            return list(range(len(keys))), list(map(position.__getitem__, codes))
+            return range(len(keys)), list(map(position.__getitem__, codes))
         # else (regions the tree does not know come last, by indicator): by (the region's first
         # appearance, plan position), when no (region, indicator) is there twice
         indexes = sorted(range(len(keys)), key=keys.__getitem__)
@@ -507,11 +507,12 @@ def _csv_order(plan: Plan, table: StatTable) -> tuple[list[int], list[int]]:
 
 
 def _csv_lines(plan: Plan, table: StatTable, texts: _CsvTexts, regions: RegionTree,
-               indexes: list[int], positions: list[int]) -> list[str]:
+               indexes: Sequence[int], positions: list[int]) -> list[str]:
     """The lines of rows ``indexes`` (at ``positions`` of the plan)."""
     if not indexes:
         return []
-    rows = list(map(table.rows.__getitem__, indexes))
+    rows = (table.rows[indexes.start:indexes.stop] if isinstance(indexes, range)
+            else list(map(table.rows.__getitem__, indexes)))
     region, status, value, rate, expected_value, reporting, expected = table.columns(rows, (
         "region_code", "status", "value", "completion_rate", "expected_value",
         "reporting_regions", "expected_regions"))
