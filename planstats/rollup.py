@@ -213,7 +213,7 @@ class StatTable:
 
     @classmethod
     def of(cls, rows: list[StatRow]) -> StatTable:
-        """A table over StatRows made elsewhere (a test's, an as-of reading)."""
+        """A table over StatRows made elsewhere (write_statistics called with StatRows)."""
         return cls(rows, {i: r.missing_regions for i, r in enumerate(rows) if r.missing_regions},
                    {}, built=True)
 
