@@ -541,7 +541,7 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     out = out_dir or ctx.settings.publish / str(year)
     steps = Progress(f"publish {plan_code} {year}", 4, "steps")
     with _view(ctx, plan_code, year, as_of) as conn:
-        rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+        rows = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
         steps.advance()
         steps.note(f"{len(rows):,} statistics rows read")
         complete = rollup.completeness(ctx.warehouse, plan, year, conn)
@@ -589,7 +589,9 @@ def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accep
         plan = ctx.catalog.plan(code)
         paths = {k: str(v) for k, v in publish.statistics_paths(plan, year, out, basis).items()}
         with _view(ctx, code, year, as_of) as conn:
-            rows = rollup.read(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+            # the dashboard shows the plan's own region: its rows only as StatRows
+            table = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+            rows = table.stat_rows(table.rows_of([plan.region_code]).get(plan.region_code, []))
             complete = rollup.completeness(ctx.warehouse, plan, year, conn)
         plans.append(publish.dashboard_plan(plan, year, rows, ctx.regions, complete, reports,
                                             paths, page))

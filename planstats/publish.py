@@ -3,23 +3,36 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import cache
+from itertools import islice, repeat
+from operator import add, lt, mul
 from pathlib import Path
 from typing import Any
 
-from planstats import clock
-from planstats.catalog import Catalog, Plan
+from planstats import celltext, clock
+from planstats.catalog import Catalog, Indicator, Plan
 from planstats.quality import METHOD_LABELS, QualityRow
 from planstats.regions import RegionTree
 from planstats.review import FOLLOW_UP_LABELS
 from planstats.review import LABELS as REVIEW_LABELS
-from planstats.rollup import BASIS_LABELS, BASIS_SUFFIXES, Completeness, StatRow
+from planstats.rollup import (
+    _DICT_FIELDS,
+    _ROUNDED,
+    BASIS_LABELS,
+    BASIS_SUFFIXES,
+    Completeness,
+    StatRow,
+    StatTable,
+    no_gc,
+)
 from planstats.sheets import fit_to_page_width, row_height, safe_text
 from planstats.validate import Checked, sorted_issues
 
@@ -172,18 +185,21 @@ def _by_region(rows: list[StatRow]) -> dict[str, dict[str, StatRow]]:
 
 def _table(plan: Plan, by_code: dict[str, StatRow]) -> list[list[Any]]:
     """One region's lines of the statistics table, in the plan's order."""
-    out = []
-    for ind in plan.indicators:
-        r = by_code.get(ind.code)
-        if r is None:
-            continue
-        unit = ind.unit if ind.unit == ind.stat_unit else f"{ind.unit}（年度值{ind.stat_unit}）"
-        out.append([ind.seq, ind.category, ind.name, unit, ind.target_label(),
-                    ind.attribute, None if r.value is None else round(r.value, 4), r.status,
-                    None if r.completion_rate is None else round(r.completion_rate, 4),
-                    None if r.expected_value is None else round(r.expected_value, 4),
-                    r.reporting_regions, r.expected_regions, ind.code])
-    return out
+    return [_table_line(ind, r) for ind in plan.indicators
+            if (r := by_code.get(ind.code)) is not None]
+
+
+def _table_line(ind: Indicator, r: StatRow | None) -> list[Any]:
+    """An indicator's line of a region's table; without a row, its cells of the plan's only."""
+    unit = ind.unit if ind.unit == ind.stat_unit else f"{ind.unit}（年度值{ind.stat_unit}）"
+    if r is None:
+        return [ind.seq, ind.category, ind.name, unit, ind.target_label(), ind.attribute,
+                None, None, None, None, None, None, ind.code]
+    return [ind.seq, ind.category, ind.name, unit, ind.target_label(),
+            ind.attribute, None if r.value is None else round(r.value, 4), r.status,
+            None if r.completion_rate is None else round(r.completion_rate, 4),
+            None if r.expected_value is None else round(r.expected_value, 4),
+            r.reporting_regions, r.expected_regions, ind.code]
 
 
 # A big statistics workbook is streamed (xlsxwriter, constant-memory mode): each row goes to
@@ -383,32 +399,139 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = statistics_paths(plan, year, out_dir, basis)
-    by_region = _by_region(rows)
+    table = _as_table(rows)
+    by_region = _sheet_rows(plan, table, regions)
     lines = sum(len(by_region[r]) for r in _region_sheets(plan, by_region, regions))
+    own = list(by_region.get(plan.region_code, {}).values())
     with _aside(paths["xlsx"]) as part, ExitStack() as stack:
         tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
                if lines > STREAM_LINES else None)
         book = _Book(part, tmp)
         _statistics_sheets(book, plan, year, by_region, regions, complete, history,
-                           basis_text(basis, as_of), quality, binding_summary(plan, rows))
+                           basis_text(basis, as_of), quality, binding_summary(plan, own))
         book.wb.close()
-    _write_csv(plan, by_region, regions, paths["csv"])
-    _write_rows_json(rows, paths["json"])
+    _write_csv(plan, table, regions, paths["csv"])
+    _write_rows_json(table, paths["json"])
     return paths
 
 
-def _write_csv(plan: Plan, by_region: dict[str, dict[str, StatRow]], regions: RegionTree,
+def _as_table(rows: list[StatRow] | StatTable) -> StatTable:
+    return rows if isinstance(rows, StatTable) else StatTable.of(rows)
+
+
+def _sheet_rows(plan: Plan, table: StatTable,
+                regions: RegionTree) -> dict[str, dict[str, StatRow]]:
+    """``_by_region`` of the rows of the regions with a sheet (_region_sheets) only: the
+    workbook's rows, a few hundred of a plan's 220,000 at community level."""
+    candidates = [plan.region_code, *regions.children.get(plan.region_code, [])]
+    found = table.rows_of(candidates)  # in order of appearance, as _by_region has them
+    sheets = _region_sheets(plan, found, regions)
+    return _by_region(table.stat_rows(i for code in sheets for i in found[code]))
+
+
+def _write_csv(plan: Plan, rows: list[StatRow] | StatTable, regions: RegionTree,
                path: Path) -> None:
-    """Every region's table, one after the other, each line led by the region's code and name."""
+    """Every region's table, one after the other, each line led by the region's code and name.
+
+    Each line is what ``csv.writer`` writes of ``[code, name, *_table line]``, put together
+    from the texts of its cells (planstats.celltext): the plan's and each region's made once,
+    the values' a column of a batch at a time.
+    """
+    table = _as_table(rows)
     with _aside(path) as part, part.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["行政区划代码", "行政区划", *STAT_HEADERS])
-        text = cache(safe_text)  # the same catalog texts on every region's lines
-        for region, by_code in by_region.items():
-            name = regions.name(region)
-            writer.writerows([region, name, *(text(v) if isinstance(v, str) else v
-                                              for v in line)]
-                             for line in _table(plan, by_code))
+        csv.writer(fh).writerow(["行政区划代码", "行政区划", *STAT_HEADERS])
+        texts = _CsvTexts(plan, regions)
+        indexes, positions = _csv_order(plan, table)
+        with no_gc():
+            for start in range(0, len(indexes), BATCH):
+                fh.write("".join(_csv_lines(plan, table, texts, regions,
+                                            indexes[start:start + BATCH],
+                                            positions[start:start + BATCH])))
+
+
+BATCH = 500  # rows of the CSV and JSON put together at a time: their values stay in CPU caches
+_CSV_LINE = "%s%s%s,%s,%s,%s,%s,%s,%s\r\n"  # region, indicator, value … er, code
+
+
+class _CsvTexts:
+    """The CSV's cells as text: per region, per plan position of an indicator, per column."""
+
+    def __init__(self, plan: Plan, regions: RegionTree) -> None:
+        self.region = celltext.Column(
+            lambda code: celltext.csv_cells([code, regions.name(code)]) + ",", _none,
+            kinds=(str,), only=True, limit=math.inf)
+        lines = [_table_line(ind, None) for ind in plan.indicators]
+        self.head = [celltext.csv_cells(list(map(safe_text, line[:6]))) + "," for line in lines]
+        self.tail = [celltext.csv_cells(list(map(safe_text, line[12:]))) for line in lines]
+        self.status = celltext.Column(lambda v: celltext.csv_cells([safe_text(v)]), _none,
+                                      kinds=(str,), only=True, limit=math.inf)
+        self.numbers = [celltext.csv_number_column() for _ in range(3)]
+
+
+def _none(values: Sequence[Any]) -> None:
+    return None
+
+
+def _csv_order(plan: Plan, table: StatTable) -> tuple[Sequence[int], list[int]]:
+    """The CSV's lines as (row index, plan position) lists: regions in order of appearance,
+    each region's rows in the plan's order, the last of an indicator repeated, none of an
+    indicator not in the plan (_by_region, then _table)."""
+    codes = table.indicator_codes
+    position = {ind.code: k for k, ind in enumerate(plan.indicators)}
+    if len(position) == len(plan.indicators) and set(codes) <= position.keys():
+        region = table.region_codes
+        rank = {code: i for i, code in enumerate(dict.fromkeys(region))}
+        keys = list(map(add, map(mul, map(rank.__getitem__, region), repeat(len(position))),
+                        map(position.__getitem__, codes)))
+        if all(map(lt, keys, islice(keys, 1, None))):
+            # each region's rows follow one another in the plan's order (a tree that knows
+            # every region): the lines are the rows as they are
+            return range(len(keys)), list(map(position.__getitem__, codes))
+        # else (regions the tree does not know come last, by indicator): by (the region's first
+        # appearance, plan position), when no (region, indicator) is there twice
+        indexes = sorted(range(len(keys)), key=keys.__getitem__)
+        ordered = list(map(keys.__getitem__, indexes))
+        if all(map(lt, ordered, islice(ordered, 1, None))):
+            return indexes, list(map(position.__getitem__, map(codes.__getitem__, indexes)))
+    by_region: dict[str, dict[str, int]] = {}
+    for i, (region_code, code) in enumerate(zip(table.region_codes, codes, strict=True)):
+        by_region.setdefault(region_code, {})[code] = i
+    indexes, positions = [], []
+    for by_code in by_region.values():
+        for k, ind in enumerate(plan.indicators):
+            i = by_code.get(ind.code)
+            if i is not None:
+                indexes.append(i)
+                positions.append(k)
+    return indexes, positions
+
+
+def _csv_lines(plan: Plan, table: StatTable, texts: _CsvTexts, regions: RegionTree,
+               indexes: Sequence[int], positions: list[int]) -> list[str]:
+    """The lines of rows ``indexes`` (at ``positions`` of the plan)."""
+    if not indexes:
+        return []
+    rows = (table.rows[indexes.start:indexes.stop] if isinstance(indexes, range)
+            else list(map(table.rows.__getitem__, indexes)))
+    region, status, value, rate, expected_value, reporting, expected = table.columns(rows, (
+        "region_code", "status", "value", "completion_rate", "expected_value",
+        "reporting_regions", "expected_regions"))
+    cells = [texts.region.texts(region), texts.status.texts(status),
+             *(column.texts(values) for column, values in zip(
+                 texts.numbers, (value, rate, expected_value), strict=True))]
+    if (None not in cells and celltext.exactly(reporting, int)
+            and celltext.exactly(expected, int)):
+        region, status, value, rate, expected_value = cells
+        return list(map(_CSV_LINE.__mod__, zip(
+            region, map(texts.head.__getitem__, positions), value, status, rate,
+            expected_value, map(str, reporting), map(str, expected),
+            map(texts.tail.__getitem__, positions), strict=True)))
+    out = io.StringIO()  # values of other kinds: csv.writer, line by line
+    writer = csv.writer(out)
+    for row, k in zip(table.stat_rows(indexes), positions, strict=True):
+        writer.writerow([row.region_code, regions.name(row.region_code),
+                         *(safe_text(v) for v in _table_line(plan.indicators[k], row))])
+    return [out.getvalue()]
 
 
 def _region_sheets(plan: Plan, by_region: dict[str, dict[str, StatRow]],
@@ -509,21 +632,46 @@ def quality_lines(rows: list[QualityRow], regions: RegionTree,
     return out
 
 
-JSON_BATCH = 5_000  # rows encoded per write: few writes, a bounded string
-
-
-def _write_rows_json(rows: list[StatRow], path: Path) -> None:
+def _write_rows_json(rows: list[StatRow] | StatTable, path: Path) -> None:
     """A JSON array, one row a line: ``indent`` would force json's Python encoder (3× slower).
 
-    Written aside and renamed, so readers never see half a file.
+    Each line is json of the row's ``to_dict``, put together from the texts of its values
+    (planstats.celltext), made a column of a batch at a time, not a dict a row. Written aside
+    and renamed, so readers never see half a file.
     """
-    encode = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per row
-    with _aside(path) as part, part.open("w", encoding="utf-8") as fh:
+    table = _as_table(rows)
+    columns = [celltext.json_column(6 if field in _ROUNDED else None) for field in _DICT_FIELDS]
+    with _aside(path) as part, part.open("w", encoding="utf-8") as fh, no_gc():
         fh.write("[")
-        for start in range(0, len(rows), JSON_BATCH):
-            lines = ",\n".join(encode(row.to_dict()) for row in rows[start:start + JSON_BATCH])
+        for start in range(0, len(table), BATCH):
+            lines = ",\n".join(_json_lines(table, columns, start,
+                                           min(start + BATCH, len(table))))
             fh.write((",\n" if start else "\n") + lines)
-        fh.write("\n]\n" if rows else "]\n")
+        fh.write("\n]\n" if len(table) else "]\n")
+
+
+# a row's line: its dict's keys as json writes them, a value's text for each %s
+_JSON_LINE = "{" + ", ".join(f"{celltext.json_text(k)}: %s"
+                             for k in (*_DICT_FIELDS, "missing_regions")) + "}"
+_FIELD = {field: i for i, field in enumerate(_DICT_FIELDS)}
+
+
+def _json_lines(table: StatTable, columns: list[celltext.Column], start: int,
+                stop: int) -> list[str]:
+    """The lines of rows start … stop - 1."""
+    rows = table.rows[start:stop]
+    try:
+        texts = [column.texts(values)
+                 for column, values in zip(columns, table.columns(rows), strict=True)]
+    except (TypeError, ValueError):  # a value StatRow.to_dict cannot round, json cannot write
+        texts = [None]
+    if None in texts:
+        return [celltext.json_text(row.to_dict())
+                for row in table.stat_rows(range(start, stop))]
+    missing = ["[]"] * len(rows)
+    for i, regions in table.missing_between(start, stop):
+        missing[i - start] = celltext.json_text(list(regions))
+    return list(map(_JSON_LINE.__mod__, zip(*texts, missing, strict=True)))
 
 
 BAR_FULL = 300  # pixels for 100 % completion

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import gc
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from operator import attrgetter
+from functools import cached_property
+from itertools import compress, count, repeat
+from operator import add, attrgetter, is_, itemgetter, mul
 from typing import Any
 
 from sqlalchemy import Connection
@@ -161,42 +165,222 @@ def trend(wh: Warehouse, plan: Plan, region_code: str, basis: str = "accepted",
     return out
 
 
+# The columns of report/agg_indicator_value as a StatTable holds them: one plain tuple a row,
+# values as the driver returns them (direct and on_track 0/1 on SQLite).
+TABLE_FIELDS = ("plan_code", "year", "basis", "region_code", "indicator_code", "value",
+                "numerator", "denominator", "direct", "reporting_regions", "expected_regions",
+                "target", "comparator", "status", "completion_rate", "expected_value", "on_track")
+_COLUMN = {name: i for i, name in enumerate(TABLE_FIELDS)}
+_REGION, _INDICATOR, _VALUE = _COLUMN["region_code"], _COLUMN["indicator_code"], _COLUMN["value"]
+
+
+class _Bool(dict):
+    """A 0/1 column (an integer on SQLite and PostgreSQL) as bool, in one C lookup a value."""
+
+    def __missing__(self, key: Any) -> bool:
+        return bool(key)
+
+
+class _Truth(dict):
+    """The same for a nullable column: None stays None."""
+
+    def __missing__(self, key: Any) -> bool | None:
+        return None if key is None else bool(key)
+
+
+_BOOL, _TRUTH = _Bool({0: False, 1: True}), _Truth({None: None, 0: False, 1: True})
+
+
+@dataclass(frozen=True)
+class StatTable:
+    """A plan's statistics of a year without a StatRow per row: what publication streams.
+
+    ``rows``: plain tuples in TABLE_FIELDS order, sorted as ``read`` sorts them; or, made by
+    ``of``, StatRows (``built``). ``missing``: row index → the counties below the row's region
+    that did not report (rows above county level; none where nothing is missing).
+    ``units``: indicator → unit of its value, for tuples (a StatRow carries its own).
+    """
+
+    rows: list[Any]
+    missing: dict[int, tuple[str, ...]]
+    units: dict[str, str]
+    built: bool = False
+    # read_table's sort: each row's key, position × width + seq rank, position a region's in
+    # the tree (``positions``; a region outside it: len(positions))
+    keys: list[int] | None = None
+    positions: dict[str, int] | None = None
+    width: int = 0
+
+    @classmethod
+    def of(cls, rows: list[StatRow]) -> StatTable:
+        """A table over StatRows made elsewhere (write_statistics called with StatRows)."""
+        return cls(rows, {i: r.missing_regions for i, r in enumerate(rows) if r.missing_regions},
+                   {}, built=True)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, field: str, rows: list[Any] | None = None) -> Iterator[Any]:
+        """One field of ``rows`` (a slice of ``self.rows``; default all) as StatRow.to_dict has
+        it before rounding: on_track a bool, unit the indicator's. Not missing_regions."""
+        rows = self.rows if rows is None else rows
+        if self.built:
+            return map(attrgetter(field), rows)
+        if field == "unit":
+            return map(self.units.__getitem__, map(itemgetter(_INDICATOR), rows))
+        values = map(itemgetter(_COLUMN[field]), rows)
+        if field == "direct":
+            return map(_BOOL.__getitem__, values)
+        return map(_TRUTH.__getitem__, values) if field == "on_track" else values
+
+    def columns(self, rows: list[Any], fields: Sequence[str] | None = None) -> list[Sequence[Any]]:
+        """``rows`` (of ``self.rows``) as columns, one per field of ``fields`` (default all of
+        _DICT_FIELDS): the values StatRow.to_dict would round and write."""
+        if fields is not None:
+            return [list(self.column(field, rows)) for field in fields]
+        if self.built:
+            return list(zip(*map(_dict_values, rows), strict=True)) if rows else [
+                () for _ in _DICT_FIELDS]
+        if not rows:
+            return [() for _ in _DICT_FIELDS]
+        raw = list(zip(*rows, strict=True))
+        out = [raw[_COLUMN[f]] if f in _COLUMN else () for f in _DICT_FIELDS]
+        out[_DICT_FIELDS.index("unit")] = list(map(self.units.__getitem__, raw[_INDICATOR]))
+        out[_DICT_FIELDS.index("on_track")] = list(map(_TRUTH.__getitem__,
+                                                       raw[_COLUMN["on_track"]]))
+        return out
+
+    @cached_property
+    def region_codes(self) -> list[str]:
+        return list(self.column("region_code"))
+
+    @cached_property
+    def indicator_codes(self) -> list[str]:
+        return list(self.column("indicator_code"))
+
+    def rows_of(self, codes: Iterable[str]) -> dict[str, list[int]]:
+        """The indexes of the rows of each region of ``codes`` that has any, regions in order of
+        first appearance. For regions of the tree, found by their keys (no scan)."""
+        codes = set(codes)
+        if self.keys is None or self.positions is None or not codes <= self.positions.keys():
+            region_codes = self.region_codes
+            out: dict[str, list[int]] = {}
+            for i in compress(count(), map(codes.__contains__, region_codes)):
+                out.setdefault(region_codes[i], []).append(i)
+            return out
+        spans = []
+        for code in codes:
+            start = self.positions[code] * self.width
+            first = bisect_left(self.keys, start)
+            end = bisect_left(self.keys, start + self.width, first)
+            if first < end:
+                spans.append((first, end, code))
+        return {code: list(range(first, end)) for first, end, code in sorted(spans)}
+
+    def missing_between(self, start: int, stop: int) -> list[tuple[int, tuple[str, ...]]]:
+        """(index, missing_regions) of the rows start … stop - 1 that name any."""
+        at = self._missing_at
+        return [(i, self.missing[i]) for i in at[bisect_left(at, start):bisect_left(at, stop)]]
+
+    @cached_property
+    def _missing_at(self) -> list[int]:
+        return sorted(self.missing)
+
+    def stat_rows(self, indexes: Iterable[int] | None = None) -> list[StatRow]:
+        """The rows (those at ``indexes``, in that order; default all) as StatRows."""
+        indexes = range(len(self.rows)) if indexes is None else indexes
+        if self.built:
+            return [self.rows[i] for i in indexes]
+        units, missing, boolean, truth = self.units, self.missing, _BOOL, _TRUTH
+        return [StatRow(plan_code, region_code, indicator_code, year, value, numerator,
+                        denominator, target, comparator, status, completion_rate,
+                        reporting_regions, expected_regions, boolean[direct], expected_value,
+                        truth[on_track], basis, missing.get(i, ()), units[indicator_code])
+                for i in indexes
+                for (plan_code, year, basis, region_code, indicator_code, value, numerator,
+                     denominator, direct, reporting_regions, expected_regions, target,
+                     comparator, status, completion_rate, expected_value, on_track)
+                in (self.rows[i],)]
+
+
 def read(wh: Warehouse, plan: Plan, year: int, regions: RegionTree, basis: str = "accepted",
          conn: Connection | None = None) -> list[StatRow]:
     """The materialised rows, plan owner first, then down the tree, in the plan's order."""
-    order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
-    seq = {ind.code: ind.seq for ind in plan.indicators}
+    return read_table(wh, plan, year, regions, basis, conn).stat_rows()
+
+
+def read_table(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
+               basis: str = "accepted", conn: Connection | None = None) -> StatTable:
+    """``read``'s rows as plain tuples (StatTable): the published files' source.
+
+    A community-scale plan has ≈ 220,000 rows a year: they come from the driver's cursor as
+    tuples, sorted on one integer key made in C; no object or dict is made per row. The
+    collector is off meanwhile: each of the tuples would count towards its next run.
+    """
     units = {ind.code: ind.stat_unit for ind in plan.indicators}
-    rows = [
-        StatRow(
-            plan_code=r["plan_code"], region_code=r["region_code"],
-            indicator_code=r["indicator_code"], year=r["year"], value=r["value"],
-            numerator=r["numerator"], denominator=r["denominator"], target=r["target"],
-            comparator=r["comparator"], status=r["status"], completion_rate=r["completion_rate"],
-            reporting_regions=r["reporting_regions"], expected_regions=r["expected_regions"],
-            direct=bool(r["direct"]), expected_value=r["expected_value"],
-            on_track=None if r["on_track"] is None else bool(r["on_track"]),
-            basis=r["basis"], unit=units[r["indicator_code"]],
-        )
-        for r in wh.stream("report/agg_indicator_value", conn=conn, plan_code=plan.code,
-                           year=year, basis=basis)
-    ]
-    rows = _with_missing(rows, regions)
-    return sorted(rows, key=lambda r: (order.get(r.region_code, len(order)), seq[r.indicator_code]))
+    with no_gc():
+        rows = list(wh.tuples("report/agg_indicator_value", TABLE_FIELDS, conn=conn,
+                              plan_code=plan.code, year=year, basis=basis))
+        # By (region down the tree, regions outside it last; the indicator's seq), stably: seq
+        # as its rank among the plan's seqs (equal seqs rank equal), so that one integer
+        # compares as the pair (region position, seq) did.
+        order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
+        ranks = {s: i for i, s in enumerate(sorted({ind.seq for ind in plan.indicators}))}
+        rank = {ind.code: ranks[ind.seq] for ind in plan.indicators}
+        region_codes = list(map(itemgetter(_REGION), rows))
+        keys = list(map(add, map(mul, map(order.get, region_codes, repeat(len(order))),
+                                 repeat(len(ranks))),
+                        map(rank.__getitem__, map(itemgetter(_INDICATOR), rows))))
+        permutation = sorted(range(len(rows)), key=keys.__getitem__)
+        found = _missing(rows, region_codes, regions)  # by index in ``rows``
+        ordered = list(map(rows.__getitem__, permutation))
+        ordered_keys = list(map(keys.__getitem__, permutation))
+        missing = {}
+        for i, regions_missing in found.items():  # a few hundred: found by their keys
+            at = bisect_left(ordered_keys, keys[i])
+            while ordered[at] is not rows[i]:  # equal keys: rows of one region and seq
+                at += 1
+            missing[at] = regions_missing
+    return StatTable(ordered, missing, units, keys=ordered_keys, positions=order,
+                     width=len(ranks))
 
 
-def _with_missing(rows: list[StatRow], regions: RegionTree) -> list[StatRow]:
-    """Name, on every row above county level, the counties below it that did not report."""
+def _missing(rows: list[tuple[Any, ...]], region_codes: list[str],
+             regions: RegionTree) -> dict[int, tuple[str, ...]]:
+    """Name, on every row above county level, the counties below it that did not report.
+
+    Only the few rows without a value and the rows of the province and the cities are visited.
+    """
+    county = {c for c, r in regions.by_code.items() if r.level == "county"}
+    upper = {c for c, r in regions.by_code.items() if r.level in ("province", "city")}
     silent: dict[str, set[str]] = {}
-    for r in rows:
-        county = r.region_code in regions and regions[r.region_code].level == "county"
-        if r.value is None and county:
-            silent.setdefault(r.indicator_code, set()).add(r.region_code)
-    out = []
-    for r in rows:
-        if r.region_code in regions and regions[r.region_code].level in ("province", "city"):
-            missing = tuple(c for c in regions.counties_under(r.region_code)
-                            if c in silent.get(r.indicator_code, ()))
-            r = replace(r, missing_regions=missing)
-        out.append(r)
+    for i in compress(count(), map(is_, map(itemgetter(_VALUE), rows), repeat(None))):
+        if region_codes[i] in county:
+            silent.setdefault(rows[i][_INDICATOR], set()).add(region_codes[i])
+    out: dict[int, tuple[str, ...]] = {}
+    if not silent:
+        return out
+    under: dict[str, list[str]] = {}
+    for i in compress(count(), map(upper.__contains__, region_codes)):
+        region, indicator = region_codes[i], rows[i][_INDICATOR]
+        if indicator not in silent:
+            continue
+        if region not in under:
+            under[region] = regions.counties_under(region)
+        missing = tuple(c for c in under[region] if c in silent[indicator])
+        if missing:
+            out[i] = missing
     return out
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for a bulk of acyclic objects (tuples, texts): it
+    would run every 700 of them, now and then over every object of the process."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()

@@ -1,12 +1,14 @@
 """The same load and roll-up on a real PostgreSQL server as on SQLite, with the same results."""
 
+import json
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from planstats import pipeline
+from planstats import clock, pipeline
 from tests.rollup_case import make_include, write_inbox
 
 
@@ -34,8 +36,17 @@ def run_case(include, monkeypatch, warehouse_url: str | None) -> dict:
     assert {o["status"] for o in pipeline.ingest(ctx=ctx)} == {"duplicate"}
     pipeline.run_rollup("test-city", 2023, ctx)
     pipeline.run_rollup("test-city", 2023, ctx)
-    return {(r.region_code, r.indicator_code): r.to_dict()
+    rows = {(r.region_code, r.indicator_code): r.to_dict()
             for r in pipeline.statistics("test-city", 2023, ctx)}
+    # the published JSON, read from the warehouse's tuples (a server-side cursor on
+    # PostgreSQL), and as of now (on the connection of the rolled-back view): the same rows
+    out = ctx.settings.data_dir / "published"
+    for as_of in (None, clock.now()):
+        paths = pipeline.publish_statistics("test-city", 2023, out / str(bool(as_of)), ctx,
+                                            as_of=as_of)
+        published = json.loads(Path(paths["json"]).read_text(encoding="utf-8"))
+        assert {(r["region_code"], r["indicator_code"]): r for r in published} == rows
+    return rows
 
 
 def test_postgres_and_sqlite_give_identical_statistics(postgres_url, tmp_path, monkeypatch):

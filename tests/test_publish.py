@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import os
 import resource
@@ -282,3 +283,83 @@ def test_a_workbook_built_in_memory_reads_as_the_streamed_one(ctx, tmp_path, mon
                 == {k: d.height for k, d in b.row_dimensions.items()})
         assert len(a.conditional_formatting) == len(b.conditional_formatting)
     assert memory.worksheets[0]["A5"].value == 1 and len(memory["约束性指标"]._charts) == 1
+
+
+def _csv_row_by_row(plan: Any, rows: list[StatRow], regions: Any) -> bytes:
+    """The statistics CSV as csv.writer wrote it row by row before planstats.celltext."""
+    by_region: dict[str, dict[str, StatRow]] = {}
+    for r in rows:
+        by_region.setdefault(r.region_code, {})[r.indicator_code] = r
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(["行政区划代码", "行政区划", *publish.STAT_HEADERS])
+    for region, by_code in by_region.items():
+        writer.writerows([region, regions.name(region), *(safe_text(v) for v in line)]
+                         for line in publish._table(plan, by_code))
+    return b"\xef\xbb\xbf" + out.getvalue().encode("utf-8")
+
+
+def _json_row_by_row(rows: list[StatRow]) -> bytes:
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    lines = ",\n".join(encode(r.to_dict()) for r in rows)
+    return (("[\n" + lines + "\n]\n") if rows else "[]\n").encode("utf-8")
+
+
+def test_csv_and_json_are_what_the_writers_write_row_by_row(ctx, tmp_path, monkeypatch):
+    """The lines are put together from texts made a column at a time, cached or in C: byte
+    for byte what csv.writer and json wrote of each row, whatever the values — repeated or
+    not, floats and ints mixed in a column, -0.0, NaN and infinities, tiny and huge numbers,
+    text to quote or neutralise, rows out of order, repeated, of regions outside the tree."""
+    monkeypatch.setattr(publish, "BATCH", 7)  # many batches: caches filled, then full
+    plan = _plan_of(ctx, 12)
+    regions = load_regions(ctx.settings.include_dir / "regions")
+    codes = [plan.region_code, *(regions.with_unit(f"{plan.region_code}001{k:03d}").code
+                                 for k in range(1, 6)), "999999"]
+    floats = [1 / 3, 2.5, 0.0, -0.0, 1e-05, 1.23456789e-07, 123456789012.5, 1e300, 722747.0,
+              48.601789145, float("nan"), float("inf"), float("-inf"), None]
+    statuses = ["达标", "未达标", "缺报", 'a, "b"', "=x", "-1", "line\nbreak", ""]
+    inds = list(plan.indicators)
+
+    def rows_of(value_of: Any) -> list[StatRow]:
+        rows = [_row(region, plan_code=plan.code, indicator_code=ind.code,
+                     value=value_of(i, j), numerator=floats[(i + j) % len(floats)],
+                     denominator=(0.0, -0.0, 1.0)[(i + j) % 3], completion_rate=value_of(j, i),
+                     target=90.0 if i % 2 else 90,
+                     expected_value=floats[j % len(floats)], status=statuses[(i * j) % 8],
+                     reporting_regions=i % 4, expected_regions=3, on_track=(None, True,
+                                                                            False)[j % 3],
+                     missing_regions=("511923", f"5119{j}") if j % 5 == 0 else ())
+                for i, region in enumerate(codes) for j, ind in enumerate(inds)]
+        return rows[::-1][:40] + rows[40:] + rows[3:9]  # out of order, some twice
+
+    cases = {
+        "floats": lambda i, j: floats[(i * 7 + j) % len(floats)],
+        "distinct": lambda i, j: (i * 100 + j) / 7,
+        "ints among floats": lambda i, j: i * j if j % 4 == 0 else (i + j) / 3,
+        "one int": lambda i, j: 5 if (i, j) == (3, 3) else 0.25,
+        "bool": lambda i, j: bool(j % 2),
+    }
+    for name, value_of in cases.items():
+        rows = rows_of(value_of)
+        paths = publish.write_statistics(plan, 2025, rows, regions, tmp_path / name)
+        assert Path(paths["csv"]).read_bytes() == _csv_row_by_row(plan, rows, regions), name
+        assert Path(paths["json"]).read_bytes() == _json_row_by_row(rows), name
+    mixed = rows_of(cases["floats"])
+    mixed[5] = replace(mixed[5], reporting_regions=2.0, status=None, unit=7)
+    paths = publish.write_statistics(plan, 2025, mixed, regions, tmp_path / "mixed")
+    assert Path(paths["csv"]).read_bytes() == _csv_row_by_row(plan, mixed, regions)
+    assert Path(paths["json"]).read_bytes() == _json_row_by_row(mixed)
+
+
+def test_published_files_of_a_warehouse_table_are_its_rows_written_row_by_row(ctx,
+                                                                               make_workbook):
+    """rollup.read_table's tuples give the files its StatRows (rollup.read) would give."""
+    make_workbook(ctx.settings.inbox / ENYANG / "2025.xlsx", year=2025,
+                  overrides={"ZB0031": (None, None, None)})
+    pipeline.ingest(ctx=ctx)
+    pipeline.run_rollup("enyang-14th", 2025, ctx)
+    paths = pipeline.publish_statistics("enyang-14th", 2025, ctx.settings.publish, ctx)
+    plan = ctx.catalog.plan("enyang-14th")
+    rows = pipeline.statistics("enyang-14th", 2025, ctx)
+    assert Path(paths["csv"]).read_bytes() == _csv_row_by_row(plan, rows, ctx.regions)
+    assert Path(paths["json"]).read_bytes() == _json_row_by_row(rows)
