@@ -13,6 +13,7 @@ from planstats.validate import Checked
 from planstats.warehouse import Warehouse
 
 VALUE, NUMERATOR, DENOMINATOR = NUMBER_COLUMNS  # the columns of the three numbers
+CURRENT_COLUMNS = ("region_code", "indicator_code", "value", "numerator", "denominator")
 
 FLAG_TO_CHECK = "待核实"
 FLAG_EXPLAINED = "已说明"
@@ -29,7 +30,8 @@ def compare_with_current(wh: Warehouse | None, checked: Checked) -> dict[str, in
         return summary
     current = {
         (region, code): numbers for region, code, *numbers in (
-            wh.tuples("report/current_values", region_code=sub.region_code, year=sub.year)
+            wh.tuples("report/current_values", CURRENT_COLUMNS, region_code=sub.region_code,
+                      year=sub.year)
             if wh else ())
     }
     for row in values:

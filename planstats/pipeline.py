@@ -229,7 +229,8 @@ def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None,
             if locked:
                 sub.issues.append(load.locked_issue(locked))
         item.history = validate.history_from(wh.tuples(
-            "report/history_values", region_code=sub.region_code, year=sub.year))
+            "report/history_values", validate.HISTORY_COLUMNS, region_code=sub.region_code,
+            year=sub.year))
     return item
 
 
@@ -614,7 +615,7 @@ def make_template(region_code: str, year: int, out: Path, ctx: Context | None = 
     if not plans:
         raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
     past = validate.history_from(ctx.warehouse.tuples(
-        "report/history_values", region_code=region_code, year=year))
+        "report/history_values", validate.HISTORY_COLUMNS, region_code=region_code, year=year))
     history = {code: years for (region, code), years in past.items() if region == region_code}
     return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out,
                                     history)

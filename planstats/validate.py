@@ -191,6 +191,9 @@ def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None
                                     sheet=sub.data_sheet))
 
 
+HISTORY_COLUMNS = ("region_code", "indicator_code", "year", "value")
+
+
 def history_from(rows: Iterable[tuple[str, str, int, float | None]]) -> History:
     """Warehouse rows (region_code, indicator_code, year, value) as a history lookup."""
     out: History = {}
