@@ -450,7 +450,9 @@ def _write_csv(plan: Plan, rows: list[StatRow] | StatTable, regions: RegionTree,
 
 
 BATCH = 500  # rows of the CSV and JSON put together at a time: their values stay in CPU caches
-_CSV_LINE = "%s%s%s,%s,%s,%s,%s,%s,%s\r\n"  # region, indicator, value … er, code
+# region code and name, the indicator's leading cells (序号 … 指标属性), then 年度值, 完成情况,
+# 完成率, 预期值, the two region counts and the indicator's code: each part its own text
+_CSV_LINE = "%s%s%s,%s,%s,%s,%s,%s,%s\r\n"
 
 
 class _CsvTexts:

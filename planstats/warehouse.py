@@ -93,8 +93,7 @@ class Sql:
         if name not in self._positional:
             source = self.source(name)
             names = _PARAM.findall(source)
-            values = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
-            self._positional[name] = (_PARAM.sub("?", source), values)
+            self._positional[name] = (_PARAM.sub("?", source), _tuple_of(names))
         return self._positional[name]
 
 
@@ -349,7 +348,12 @@ def _in_order(rows: Iterable[tuple[Any, ...]], names: list[str],
         raise ValueError(f"the query returns no column {absent}")
     if names == list(columns):
         return iter(rows)
-    positions = [names.index(c) for c in columns]
-    if len(positions) == 1:  # itemgetter of one position gives the value, not a tuple
-        return zip(map(itemgetter(positions[0]), rows))
-    return map(itemgetter(*positions), rows)
+    return map(_tuple_of([names.index(c) for c in columns]), rows)
+
+
+def _tuple_of(keys: Sequence[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter of ``keys``' items as a tuple, also for one key (itemgetter's is the item)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda row: (row[key],)
+    return itemgetter(*keys)
