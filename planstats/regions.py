@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import insort
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -72,8 +74,19 @@ class RegionTree:
         parent = code[:9] if len(code) == 12 and code[:9] in self.by_code else code[:6]
         region = Region(code, name or code, "town" if len(code) == 9 else "community", parent)
         self.by_code[code] = region
-        self.children.setdefault(parent, []).append(code)
+        # in code order, whatever order the files named them in: the published row order
+        # must not depend on which process met the units first
+        insort(self.children.setdefault(parent, []), code)
         return region
+
+    def learn(self, codes: Iterable[str]) -> None:
+        """Register the units among ``codes`` not yet known, towns before their communities.
+
+        A process that publishes without having validated the files (another worker, the
+        CLI) meets the units only in the warehouse's rows.
+        """
+        for code in sorted(set(codes).difference(self.by_code), key=lambda c: (len(c), c)):
+            self.with_unit(code)
 
 
 def load_regions(regions_dir: Path) -> RegionTree:

@@ -324,10 +324,11 @@ def read_table(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
         # By (region down the tree, regions outside it last; the indicator's seq), stably: seq
         # as its rank among the plan's seqs (equal seqs rank equal), so that one integer
         # compares as the pair (region position, seq) did.
+        region_codes = list(map(itemgetter(_REGION), rows))
+        regions.learn(region_codes)
         order = {code: i for i, code in enumerate(regions.descendants(plan.region_code))}
         ranks = {s: i for i, s in enumerate(sorted({ind.seq for ind in plan.indicators}))}
         rank = {ind.code: ranks[ind.seq] for ind in plan.indicators}
-        region_codes = list(map(itemgetter(_REGION), rows))
         keys = list(map(add, map(mul, map(order.get, region_codes, repeat(len(order))),
                                  repeat(len(ranks))),
                         map(rank.__getitem__, map(itemgetter(_INDICATOR), rows))))

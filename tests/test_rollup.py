@@ -1,5 +1,7 @@
 """Roll-ups checked against values computed by hand (tests/rollup_case.py)."""
 
+from pathlib import Path
+
 import pytest
 
 from planstats import pipeline
@@ -77,3 +79,29 @@ def test_rerunning_the_rollup_gives_identical_rows(city_stats):
     again = {(r.region_code, r.indicator_code): r
              for r in pipeline.statistics("test-city", 2023, ctx)}
     assert again == city_stats
+
+
+def test_published_files_do_not_depend_on_the_process_that_publishes(data_dir, tmp_path,
+                                                                      monkeypatch):
+    """A worker that validated the files and one that only publishes (a fresh region tree,
+    which meets the communities in the warehouse only) write the same statistics."""
+    from planstats.regions import load_regions
+
+    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
+    ctx = pipeline.context()
+    write_inbox(ctx.settings.inbox, 2023)
+    assert {o["status"] for o in pipeline.ingest(ctx=ctx)} == {"accepted"}
+    pipeline.run_rollup("test-city", 2023, ctx)
+    fresh = pipeline.Context(ctx.settings, ctx.catalog,
+                             load_regions(ctx.settings.include_dir / "regions"))
+    assert "511921100001" not in fresh.regions
+    ours = pipeline.publish_statistics("test-city", 2023, tmp_path / "ours", ctx)
+    theirs = pipeline.publish_statistics("test-city", 2023, tmp_path / "theirs", fresh)
+    for kind in ("csv", "json"):
+        assert Path(ours[kind]).read_bytes() == Path(theirs[kind]).read_bytes(), kind
+    codes = [line.split(",")[0] for line in
+             Path(theirs["csv"]).read_text(encoding="utf-8-sig").splitlines()[1:]]
+    order = list(dict.fromkeys(codes))
+    # each community right after its county, not after every county
+    assert order.index("511921100001") == order.index("511921") + 1
+    assert order.index("511903001001") == order.index("511903") + 1
