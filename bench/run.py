@@ -64,7 +64,8 @@ def snapshot_include() -> Path:
 def worker_env(include: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLANSTATS_")}
     env["PLANSTATS_INCLUDE_DIR"] = str(include)
-    env["PYTHONPATH"] = str(BENCH)
+    # this tree's planstats, even when the virtualenv's editable install points at another
+    env["PYTHONPATH"] = os.pathsep.join([str(BENCH), str(PROJECT)])
     return env
 
 
