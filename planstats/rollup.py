@@ -320,7 +320,8 @@ def read_table(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
     units = {ind.code: ind.stat_unit for ind in plan.indicators}
     with no_gc():
         rows = list(wh.tuples("report/agg_indicator_value", TABLE_FIELDS, conn=conn,
-                              plan_code=plan.code, year=year, basis=basis))
+                              shared_texts=True, plan_code=plan.code, year=year,
+                              basis=basis))
         # By (region down the tree, regions outside it last; the indicator's seq), stably: seq
         # as its rank among the plan's seqs (equal seqs rank equal), so that one integer
         # compares as the pair (region position, seq) did.

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -212,9 +212,15 @@ class Warehouse:
             yield from result.mappings()
 
     def tuples(self, name: str, columns: Sequence[str], *, conn: Connection | None = None,
-               **params: Any) -> Iterator[tuple[Any, ...]]:
+               shared_texts: bool = False, **params: Any) -> Iterator[tuple[Any, ...]]:
         """A query's rows as plain tuples of ``columns`` (named; in that order), on ``conn``
         when given, for results too big for a mapping a row.
+
+        ``shared_texts``: equal texts become one object. The driver makes a new string for
+        every cell, so a plan's statistics (220,000 rows repeating a few thousand codes and a
+        few status words) held each ≈ 30 times: 90 of its 150 MB. On SQLite only (a cached
+        decoder as the connection's text factory, ≈ 0.05 s on those rows); on PostgreSQL
+        the rows are as they come.
 
         On SQLite straight from the driver's cursor, fetched whole: SQLAlchemy's result rows
         and mappings cost ≈ 3 µs a row of 17 columns, more than SQLite's own reading, and a
@@ -230,7 +236,11 @@ class Warehouse:
         with ExitStack() as stack:
             if conn is None:
                 conn = stack.enter_context(self.engine.connect())
-            cursor = conn.connection.dbapi_connection.cursor()
+            dbapi = conn.connection.dbapi_connection
+            if shared_texts:
+                stack.callback(setattr, dbapi, "text_factory", dbapi.text_factory)
+                dbapi.text_factory = lru_cache(maxsize=None)(partial(str, encoding="utf-8"))
+            cursor = dbapi.cursor()
             stack.callback(cursor.close)
             cursor.execute(self.sql.source(name), params)
             return _in_order(cursor.fetchall(), [d[0] for d in cursor.description], columns)

@@ -9,14 +9,19 @@ from tests.rollup_case import CITY, make_include, write_inbox
 
 
 @pytest.fixture
-def city_stats(data_dir, tmp_path, monkeypatch):
+def city_ctx(data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
     ctx = pipeline.context()
     write_inbox(ctx.settings.inbox, 2023)
     outcomes = pipeline.ingest(ctx=ctx)
     assert {o["status"] for o in outcomes} == {"accepted"}, outcomes
     pipeline.run_rollup("test-city", 2023, ctx)
-    rows = pipeline.statistics("test-city", 2023, ctx)
+    return ctx
+
+
+@pytest.fixture
+def city_stats(city_ctx):
+    rows = pipeline.statistics("test-city", 2023, city_ctx)
     return {(r.region_code, r.indicator_code): r for r in rows}
 
 
@@ -81,17 +86,12 @@ def test_rerunning_the_rollup_gives_identical_rows(city_stats):
     assert again == city_stats
 
 
-def test_published_files_do_not_depend_on_the_process_that_publishes(data_dir, tmp_path,
-                                                                      monkeypatch):
+def test_published_files_do_not_depend_on_the_process_that_publishes(city_ctx, tmp_path):
     """A worker that validated the files and one that only publishes (a fresh region tree,
     which meets the communities in the warehouse only) write the same statistics."""
     from planstats.regions import load_regions
 
-    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
-    ctx = pipeline.context()
-    write_inbox(ctx.settings.inbox, 2023)
-    assert {o["status"] for o in pipeline.ingest(ctx=ctx)} == {"accepted"}
-    pipeline.run_rollup("test-city", 2023, ctx)
+    ctx = city_ctx
     fresh = pipeline.Context(ctx.settings, ctx.catalog,
                              load_regions(ctx.settings.include_dir / "regions"))
     assert "511921100001" not in fresh.regions
@@ -105,3 +105,18 @@ def test_published_files_do_not_depend_on_the_process_that_publishes(data_dir, t
     # each community right after its county, not after every county
     assert order.index("511921100001") == order.index("511921") + 1
     assert order.index("511903001001") == order.index("511903") + 1
+
+
+def test_the_statistics_table_holds_each_text_once_and_the_same_values(city_ctx):
+    from planstats import rollup
+
+    wh, plan = city_ctx.warehouse, city_ctx.catalog.plan("test-city")
+    table = rollup.read_table(wh, plan, 2023, city_ctx.regions)
+    plain = list(wh.tuples("report/agg_indicator_value", rollup.TABLE_FIELDS,
+                           plan_code=plan.code, year=2023, basis="accepted"))
+    assert sorted(table.rows, key=repr) == sorted(plain, key=repr)
+    status = rollup.TABLE_FIELDS.index("status")
+    texts = [row[status] for row in table.rows if row[status] == "未达标"]
+    assert len(texts) > 1 and all(t is texts[0] for t in texts)
+    again = [row[status] for row in plain if row[status] == "未达标"]
+    assert again[0] is not again[1]  # the decoder was the connection's own again
