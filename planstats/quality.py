@@ -180,7 +180,7 @@ def _asked(catalog: Catalog, regions: RegionTree, year: int,
     the indicator as that plan states it."""
     if plan is not None and not plan.covers_year(year):
         return {}
-    top = plan.region_code if plan else next(r.code for r in regions.by_code.values()
+    top = plan.region_code if plan else next(r.code for r in list(regions.by_code.values())
                                              if r.parent is None)
     out: dict[tuple[str, str], tuple[str, Indicator]] = {}
     for county in regions.counties_under(top):

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from threading import Lock
 
 import yaml
 
@@ -24,6 +25,7 @@ class RegionTree:
 
     def __init__(self, regions: list[Region], source: str = "") -> None:
         self.source = source
+        self._learning = Lock()
         self.by_code = {r.code: r for r in regions}
         self.children: dict[str, list[str]] = {}
         for r in regions:
@@ -72,18 +74,23 @@ class RegionTree:
         if not code.isdigit() or len(code) not in (9, 12) or code[:6] not in self.by_code:
             return None
         parent = code[:9] if len(code) == 12 and code[:9] in self.by_code else code[:6]
-        region = Region(code, name or code, "town" if len(code) == 9 else "community", parent)
-        self.by_code[code] = region
-        # in code order, whatever order the files named them in: the published row order
-        # must not depend on which process met the units first
-        insort(self.children.setdefault(parent, []), code)
+        with self._learning:
+            if code in self.by_code:  # another thread was first
+                return self.by_code[code]
+            region = Region(code, name or code, "town" if len(code) == 9 else "community",
+                            parent)
+            # in code order, whatever order the files named them in: the published row
+            # order must not depend on which process met the units first
+            insort(self.children.setdefault(parent, []), code)
+            self.by_code[code] = region
         return region
 
     def learn(self, codes: Iterable[str]) -> None:
         """Register the units among ``codes`` not yet known, towns before their communities.
 
         A process that publishes without having validated the files (another worker, the
-        CLI) meets the units only in the warehouse's rows.
+        CLI) meets the units only in the warehouse's rows. The tree is shared by the threads
+        of a process: walks over ``by_code`` take a list of it first.
         """
         for code in sorted(set(codes).difference(self.by_code), key=lambda c: (len(c), c)):
             self.with_unit(code)
