@@ -6,7 +6,7 @@ import gc
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from itertools import compress, count, repeat
@@ -166,10 +166,11 @@ def trend(wh: Warehouse, plan: Plan, region_code: str, basis: str = "accepted",
 
 
 # The columns of report/agg_indicator_value as a StatTable holds them: one plain tuple a row,
-# values as the driver returns them (direct and on_track 0/1 on SQLite).
-TABLE_FIELDS = ("plan_code", "year", "basis", "region_code", "indicator_code", "value",
-                "numerator", "denominator", "direct", "reporting_regions", "expected_regions",
-                "target", "comparator", "status", "completion_rate", "expected_value", "on_track")
+# values as the driver returns them (direct and on_track 0/1 on SQLite). Plan, year and basis,
+# the same on every row of a read, are not read per row (StatTable.fixed).
+TABLE_FIELDS = ("region_code", "indicator_code", "value", "numerator", "denominator", "direct",
+                "reporting_regions", "expected_regions", "target", "comparator", "status",
+                "completion_rate", "expected_value", "on_track")
 _COLUMN = {name: i for i, name in enumerate(TABLE_FIELDS)}
 _REGION, _INDICATOR, _VALUE = _COLUMN["region_code"], _COLUMN["indicator_code"], _COLUMN["value"]
 
@@ -199,6 +200,7 @@ class StatTable:
     ``of``, StatRows (``built``). ``missing``: row index → the counties below the row's region
     that did not report (rows above county level; none where nothing is missing).
     ``units``: indicator → unit of its value, for tuples (a StatRow carries its own).
+    ``fixed``: plan_code, year and basis of every row, for tuples.
     """
 
     rows: list[Any]
@@ -210,6 +212,7 @@ class StatTable:
     keys: list[int] | None = None
     positions: dict[str, int] | None = None
     width: int = 0
+    fixed: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, rows: list[StatRow]) -> StatTable:
@@ -228,6 +231,8 @@ class StatTable:
             return map(attrgetter(field), rows)
         if field == "unit":
             return map(self.units.__getitem__, map(itemgetter(_INDICATOR), rows))
+        if field in self.fixed:
+            return repeat(self.fixed[field], len(rows))
         values = map(itemgetter(_COLUMN[field]), rows)
         if field == "direct":
             return map(_BOOL.__getitem__, values)
@@ -244,7 +249,8 @@ class StatTable:
         if not rows:
             return [() for _ in _DICT_FIELDS]
         raw = list(zip(*rows, strict=True))
-        out = [raw[_COLUMN[f]] if f in _COLUMN else () for f in _DICT_FIELDS]
+        out = [raw[_COLUMN[f]] if f in _COLUMN else [self.fixed[f]] * len(rows)
+               if f in self.fixed else () for f in _DICT_FIELDS]
         out[_DICT_FIELDS.index("unit")] = list(map(self.units.__getitem__, raw[_INDICATOR]))
         out[_DICT_FIELDS.index("on_track")] = list(map(_TRUTH.__getitem__,
                                                        raw[_COLUMN["on_track"]]))
@@ -292,14 +298,15 @@ class StatTable:
         if self.built:
             return [self.rows[i] for i in indexes]
         units, missing, boolean, truth = self.units, self.missing, _BOOL, _TRUTH
+        plan_code, year, basis = (self.fixed[k] for k in ("plan_code", "year", "basis"))
         return [StatRow(plan_code, region_code, indicator_code, year, value, numerator,
                         denominator, target, comparator, status, completion_rate,
                         reporting_regions, expected_regions, boolean[direct], expected_value,
                         truth[on_track], basis, missing.get(i, ()), units[indicator_code])
                 for i in indexes
-                for (plan_code, year, basis, region_code, indicator_code, value, numerator,
-                     denominator, direct, reporting_regions, expected_regions, target,
-                     comparator, status, completion_rate, expected_value, on_track)
+                for (region_code, indicator_code, value, numerator, denominator, direct,
+                     reporting_regions, expected_regions, target, comparator, status,
+                     completion_rate, expected_value, on_track)
                 in (self.rows[i],)]
 
 
@@ -344,7 +351,8 @@ def read_table(wh: Warehouse, plan: Plan, year: int, regions: RegionTree,
                 at += 1
             missing[at] = regions_missing
     return StatTable(ordered, missing, units, keys=ordered_keys, positions=order,
-                     width=len(ranks))
+                     width=len(ranks), fixed={"plan_code": plan.code, "year": year,
+                                              "basis": basis})
 
 
 def _missing(rows: list[tuple[Any, ...]], region_codes: list[str],

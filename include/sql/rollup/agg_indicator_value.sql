@@ -15,11 +15,29 @@
 -- above community level, not for every region × indicator of the tree. AS MATERIALIZED
 -- computes a CTE once (SQLite ≥ 3.35 and PostgreSQL ≥ 12 accept it); CROSS JOIN keeps SQLite's
 -- join order, which it would otherwise guess without statistics (PostgreSQL plans freely).
+-- Only the files whose rows can fall in the plan's tree are chosen: those of its regions and of
+-- the regions above it (a file's rows are of its region or of units below it).
 with chosen_submission as materialized (
     select s.submission_id, s.region_code
     from submission as s
     where s.year = :year
         and s.status <> 'rejected'
+        and (
+            exists (
+                select 1
+                from dim_plan as p
+                inner join region_closure as below
+                    on p.region_code = below.ancestor_code
+                where p.plan_code = :plan_code and below.descendant_code = s.region_code
+            )
+            or exists (
+                select 1
+                from dim_plan as p
+                inner join region_closure as above
+                    on p.region_code = above.descendant_code
+                where p.plan_code = :plan_code and above.ancestor_code = s.region_code
+            )
+        )
         and (
             (
                 cast(:basis as varchar(16)) = 'accepted'
@@ -91,8 +109,8 @@ indicator as materialized (
 ),
 
 -- a row left empty (缺报) is not a report: it counts neither as a value nor as reporting.
--- Read through the year index per region and indicator of the plan: a plan of one city or
--- county reads its own values only, not every value of the year.
+-- Read per chosen file through the primary key, where a file's values lie together: a plan of
+-- one city or county reads its own files only, not every value of the year.
 -- addend: what the indicator's aggregation adds up above the reporter (the value for sum,
 -- 分子 for ratio, value × 分母 for weighted_mean, 1 when it meets the target for count_meeting),
 -- divisor: 分母 (ratio's and weighted_mean's); so each value joined to its ancestors feeds
@@ -115,14 +133,13 @@ reported as materialized (
                 end
         end as addend,
         f.denominator as divisor
-    from plan_region as pr
-    cross join indicator as i
+    from chosen_submission as s
     cross join fact_value as f
-    cross join chosen_submission as s
-    where f.year = :year
-        and f.indicator_code = i.indicator_code
+    cross join plan_region as pr
+    cross join indicator as i
+    where f.submission_id = s.submission_id
         and f.region_code = pr.region_code
-        and f.submission_id = s.submission_id
+        and f.indicator_code = i.indicator_code
         and f.value is not null
 ),
 

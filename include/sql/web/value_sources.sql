@@ -3,11 +3,25 @@
 -- reporter counts unless a region between it and the region reported too; the same choice of
 -- submissions as rollup/agg_indicator_value at the current time; tests/web checks that the
 -- counted values add up to the published figure).
-with chosen_submission as (
-    select s.submission_id
+-- Files of the region, of regions below it and above it only: a file's rows are of its region
+-- or of units below it; their values are read per file and unit through the primary keys.
+with chosen_submission as materialized (
+    select s.submission_id, s.region_code
     from submission as s
     where s.year = :year
         and s.status <> 'rejected'
+        and (
+            exists (
+                select 1 from region_closure as below
+                where below.ancestor_code = :region_code
+                    and below.descendant_code = s.region_code
+            )
+            or exists (
+                select 1 from region_closure as above
+                where above.ancestor_code = s.region_code
+                    and above.descendant_code = :region_code
+            )
+        )
         and (
             (cast(:basis as varchar(16)) = 'accepted' and s.is_current = 1)
             or (
@@ -45,12 +59,16 @@ reported as (
     select
         f.submission_id, f.region_code, f.value, f.numerator, f.denominator, f.note, f.flag,
         f.source_sheet, f.value_cell, f.numerator_cell, f.denominator_cell
-    from fact_value as f
-    inner join chosen_submission as s on f.submission_id = s.submission_id
-    inner join region_closure as c on f.region_code = c.descendant_code
-    where f.year = :year
-        and f.indicator_code = :indicator_code
+    from chosen_submission as s
+    cross join region_closure as unit
+    cross join region_closure as c
+    cross join fact_value as f
+    where unit.ancestor_code = s.region_code
         and c.ancestor_code = :region_code
+        and c.descendant_code = unit.descendant_code
+        and f.submission_id = s.submission_id
+        and f.region_code = unit.descendant_code
+        and f.indicator_code = :indicator_code
 ),
 
 shadowed as (
