@@ -549,7 +549,7 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
         history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
     steps.advance()
     steps.note("completeness and trend read")
-    findings = data_quality(year, plan_code, ctx)
+    findings = data_quality(year, plan_code, ctx, as_of=as_of)
     steps.advance()
     steps.note(f"{len(findings):,} data-quality findings")
     paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
@@ -561,14 +561,15 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
 
 def data_quality(year: int, plan_code: str | None = None, ctx: Context | None = None,
                  threshold: float | None = None, min_peers: int | None = None,
-                 ) -> list[quality.QualityRow]:
-    """Values far from their peers or their past, for reviewers: warnings, nothing written."""
+                 as_of: datetime | None = None) -> list[quality.QualityRow]:
+    """Values far from their peers or their past, for reviewers: warnings, nothing written;
+    of the data as it stood at ``as_of`` when given (the statistics as of then quote these)."""
     ctx = ctx or context()
     plan = ctx.catalog.plan(plan_code) if plan_code else None
     return quality.analyse(
         ctx.warehouse, ctx.catalog, ctx.regions, year, plan,
         ctx.settings.quality_threshold if threshold is None else threshold,
-        ctx.settings.quality_min_peers if min_peers is None else min_peers)
+        ctx.settings.quality_min_peers if min_peers is None else min_peers, as_of)
 
 
 def publish_dashboard(year: int, ctx: Context | None = None, basis: str = "accepted",

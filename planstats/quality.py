@@ -21,8 +21,10 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
+from planstats import clock
 from planstats.catalog import Catalog, Indicator, Plan, required_indicators
 from planstats.expectations import HISTORY_SIGMA, yoy_threshold
 from planstats.regions import RegionTree
@@ -192,14 +194,16 @@ def _asked(catalog: Catalog, regions: RegionTree, year: int,
 
 def analyse(wh: Warehouse, catalog: Catalog, regions: RegionTree, year: int,
             plan: Plan | None = None, threshold: float = THRESHOLD,
-            min_peers: int = MIN_PEERS) -> list[QualityRow]:
-    """The year's values a reviewer should look at, furthest out first."""
+            min_peers: int = MIN_PEERS, as_of: datetime | None = None) -> list[QualityRow]:
+    """The year's values a reviewer should look at, furthest out first; of the data as it
+    stood at ``as_of`` when given."""
     asked = _asked(catalog, regions, year, plan)
     # peers are grouped by indicator, so the indicators nobody is asked need not be judged
     codes = {code for _, code in asked}
     past: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     current = []
-    for r in wh.rows("quality/county_values", year=year, level=COUNTY_LEVEL):
+    for r in wh.rows("quality/county_values", year=year, level=COUNTY_LEVEL,
+                     past=int(as_of is not None), as_of=as_of or clock.now()):
         if r["indicator_code"] not in codes:
             continue
         v = Value(r["region_code"], r["city_code"], r["indicator_code"], int(r["year"]),

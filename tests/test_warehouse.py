@@ -103,6 +103,14 @@ def test_supersede_keeps_history_and_as_of_sees_the_past(wh_ctx, make_workbook):
             for r in pipeline.statistics("enyang-14th", 2024, ctx, as_of=between)}
     present = {r.indicator_code: r.value for r in pipeline.statistics("enyang-14th", 2024, ctx)}
     assert (past["ZB0017"], present["ZB0017"]) == (12, 25)
+    # an as-of workbook's data-quality sheet judges the values of that time too
+
+    def county_value(**when: object) -> float:
+        return next(r["value"] for r in ctx.warehouse.rows(
+            "quality/county_values", year=2024, level="county", **when)
+            if (r["indicator_code"], r["year"]) == ("ZB0017", 2024))
+
+    assert (county_value(past=1, as_of=between), county_value(past=0, as_of=now())) == (12, 25)
     before_any = pipeline.statistics("enyang-14th", 2024, ctx,
                                      as_of=parse_instant("2000-01-01T00:00:00"))
     assert {r.status for r in before_any} == {"缺报"}
