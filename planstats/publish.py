@@ -615,20 +615,21 @@ def _statistics_sheets(book: _Book, plan: Plan, year: int,
 
 QUALITY_SHEET = "数据质量"
 QUALITY_HEADERS = ("序号", "行政区划代码", "地区", "所属市（州）", "指标代码", "指标", "本年值",
-                   "比较对象", "中位数", "偏离程度", "原因", "县的说明")
-QUALITY_WIDTHS = (6, 12, 12, 12, 10, 36, 10, 18, 10, 9, 60, 24)
+                   "单位", "比较对象", "中位数", "偏离程度", "原因", "县的说明")
+QUALITY_WIDTHS = (6, 12, 12, 12, 10, 36, 10, 8, 18, 10, 9, 60, 24)
 
 
 def quality_lines(rows: list[QualityRow], regions: RegionTree,
                   indicator_names: dict[str, str]) -> list[list[Any]]:
-    """The data-quality findings as table lines, the county and indicator named."""
+    """The data-quality findings as table lines, the county and indicator named, value and
+    median in the unit of the plan that asks them (单位)."""
     out = []
     for seq, r in enumerate(rows, start=1):
         city = regions[r.region_code].parent if r.region_code in regions else None
         out.append([seq, r.region_code, regions.name(r.region_code),
                     regions.name(city) if city else "", r.indicator_code,
                     indicator_names.get(r.indicator_code, r.indicator_code), round(r.value, 4),
-                    METHOD_LABELS[r.method],
+                    r.unit, METHOD_LABELS[r.method],
                     None if r.peer_median is None else round(r.peer_median, 4),
                     round(r.score, 1), r.reason, r.note or ""])
     return out

@@ -197,6 +197,9 @@ def test_quality_command_and_statistics_sheet(ctx, tmp_path):
     table = list(csv.reader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
     assert table[0][:3] == ["序号", "行政区划代码", "地区"] and len(table) == 8
     assert table[1][2] == "通江县" and table[1][3] == "巴中市"
+    unit = table[0].index("单位")
+    assert table[0][unit - 1] == "本年值" and {line[unit] for line in table[1:]} == {
+        r["unit"] for r in rows}
 
     pipeline.run_rollup(PLAN, YEAR, ctx)
     paths = pipeline.publish_statistics(PLAN, YEAR, tmp_path / "pub", ctx)
