@@ -378,20 +378,30 @@ def check_rows(values: Any, consistency: Any | None = None) -> Any:
 
     frames = [(values, value_expectations())]
     if consistency is not None and not consistency.empty:
+        key = values["submission_key"].dtype
+        if isinstance(key, pd.CategoricalDtype):  # the parts' keys stay categories in concat
+            consistency = consistency.assign(submission_key=pd.Categorical(
+                consistency["submission_key"], dtype=key))
         frames.append((consistency, consistency_checks()))
-    parts = []
+    parts, checks_of_parts = [], []
     for df, checks in frames:
         keys = [c for c in ("submission_key", "source_row", "rule_id") if c in df]
         for exp in checks:
             parts.append(_check_part(df, exp, keys))
+            checks_of_parts.append(check_id(exp))
     columns = [*CHECK_INDEX, "left", *RIGHT_COLUMNS.values()]
     out = pd.concat(parts, ignore_index=True, sort=False)
+    # few distinct keys: GX copies the frame for each metric, categories make that cheap;
+    # each part's check is known, so its column is made from codes, not from 200,000 texts
+    names = list(dict.fromkeys(checks_of_parts))
+    out["check"] = pd.Categorical.from_codes(np.repeat(
+        [names.index(c) for c in checks_of_parts], [len(p) for p in parts]), categories=names)
     for column in columns:
         if column not in out:
             out[column] = np.nan
-    # few distinct keys: GX copies the frame for each metric, categories make that cheap
-    for column in ("submission_key", "check", "rule_id", "region_code", "indicator_code"):
-        out[column] = out[column].astype("category")
+    for column in ("submission_key", "rule_id", "region_code", "indicator_code"):
+        if not isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].astype("category")
     return out
 
 
@@ -409,12 +419,11 @@ def _check_part(df: Any, exp: dict[str, Any], keys: list[str]) -> Any:
         rows = pd.Series(True, index=df.index)
         left, right = df[kw["column"]].isin(kw["value_set"]).astype("float64"), 1.0
     elif kind == UNIQUE:
-        return df.loc[:, list(dict.fromkeys([*keys, *kw["column_list"]]))].assign(
-            check=check_id(exp))
+        return df.loc[:, list(dict.fromkeys([*keys, *kw["column_list"]]))]
     else:
         raise ValueError(f"no long-table form for {kind}")
     return df.loc[rows, keys].assign(
-        check=check_id(exp), left=left[rows],
+        left=left[rows],
         **{right_column(exp): right[rows] if isinstance(right, pd.Series) else right})
 
 
