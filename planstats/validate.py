@@ -225,8 +225,8 @@ def add_batch_history(checked: list[Checked]) -> None:
 class HistoryStats(NamedTuple):
     """One value against the county's own past (None where there is too little past).
 
-    A named tuple, not a dataclass: one is made for every value with a past (a frozen
-    dataclass's ``__init__`` cost a quarter of the history's time at community scale).
+    A named tuple, not a dataclass: the data-quality analysis makes one for every county value
+    with a past (the checks make their columns at once, ``_Pasts``, and one only for a message).
     """
 
     prev: float | None = None
