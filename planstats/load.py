@@ -117,7 +117,7 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
             "closed_by": sub.region_code, "closed_at": stamp})
         wh.insert_many(conn, "load/fact_value", [
             _fact(submission_id, sub.region_code, sub.year, r, flagged, sub.data_sheet)
-            for r in sub.rows if r.indicator_code])
+            for r in sub.rows if r.indicator_code], FACT_COLUMNS)
     return submission_id
 
 
@@ -132,18 +132,21 @@ def locked_issue(locked: Any) -> Issue:
                  "data for this region and year is approved and locked; ask a reviewer to reopen")
 
 
+FACT_COLUMNS = ("submission_id", "region_code", "indicator_code", "year", "value", "numerator",
+                "denominator", "note", "flag", "source_sheet", "value_cell", "numerator_cell",
+                "denominator_cell")
+
+
 def _fact(submission_id: str, region: str | None, year: int | None, row: Any,
-          flagged: set[int], sheet: str) -> dict[str, Any]:
+          flagged: set[int], sheet: str) -> tuple[Any, ...]:
+    """A fact row, in FACT_COLUMNS order."""
     flag = None
     if row.row in flagged:
         flag = FLAG_EXPLAINED if row.note else FLAG_TO_CHECK
     # the cell of each number in the county's file, so a published figure can name its sources
     letter = row.columns.get
     value, numerator, denominator = letter(VALUE), letter(NUMERATOR), letter(DENOMINATOR)
-    return {"submission_id": submission_id, "region_code": row.region_code or region,
-            "indicator_code": row.indicator_code, "year": year, "value": row.value,
-            "numerator": row.numerator, "denominator": row.denominator,
-            "note": row.note or None, "flag": flag, "source_sheet": sheet,
-            "value_cell": value and f"{value}{row.row}",
-            "numerator_cell": numerator and f"{numerator}{row.row}",
-            "denominator_cell": denominator and f"{denominator}{row.row}"}
+    return (submission_id, row.region_code or region, row.indicator_code, year, row.value,
+            row.numerator, row.denominator, row.note or None, flag, sheet,
+            value and f"{value}{row.row}", numerator and f"{numerator}{row.row}",
+            denominator and f"{denominator}{row.row}")

@@ -234,10 +234,11 @@ def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None,
     return item
 
 
-def _check_values(checked: list[validate.Checked], ctx: Context,
-                  gx_project: Path | None) -> list[validate.Checked]:
+def _check_values(checked: list[validate.Checked], ctx: Context, gx_project: Path | None,
+                  prune: bool = True) -> list[validate.Checked]:
     with gx_lock(gx_project):
-        validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project)
+        validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project,
+                              prune)
     return checked
 
 
@@ -337,6 +338,9 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
             snapshot = _Snapshot.read(ctx.warehouse)
     if chunk:
         years |= _timed_chunk(chunk, ctx, outcomes, bar, snapshot)
+    if years:  # the old GX results once per ingest (≈ 10 ms a listing), not per chunk
+        with gx_lock(ctx.settings.gx_dir):
+            gxkit.prune_results(gxkit.gx_context(ctx.settings.gx_dir))
     for year in sorted(years):
         write_review_index(year, ctx)
     counts = Counter(o["status"] for o in outcomes)
@@ -381,7 +385,7 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict
 
     wh = ctx.warehouse
     years: set[int] = set()
-    for item in _check_values(chunk, ctx, ctx.settings.gx_dir):
+    for item in _check_values(chunk, ctx, ctx.settings.gx_dir, prune=False):
         sub = item.submission
         item.summary = load.compare_with_current(wh, item)
         target = _destination(ctx, item)

@@ -535,10 +535,11 @@ def _run_name(checked: list[Checked]) -> str:
 
 
 def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Path,
-                 project_dir: Path | None) -> None:
+                 project_dir: Path | None, prune: bool = True) -> None:
     """Run the suites once over every submission that could be read and attach the issues.
 
-    ``project_dir`` None validates in an ephemeral GX context that writes nothing.
+    ``project_dir`` None validates in an ephemeral GX context that writes nothing. ``prune``
+    False leaves the old results to the caller (an ingest prunes once, not per chunk).
     """
     from planstats import gxkit
 
@@ -551,7 +552,8 @@ def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Pat
     failures = expand_checks(gxkit.run_suites(
         check_rows(data.values, data.consistency), [SUITE_VALUES], expectations_dir,
         project_dir, "values", CHECK_INDEX, run_name))
-    gxkit.prune_results(gxkit.gx_context(project_dir))  # also the in-memory store of dry runs
+    if prune:
+        gxkit.prune_results(gxkit.gx_context(project_dir))  # also the in-memory store of dry runs
     _attach(usable, failures, catalog, data)
 
 
