@@ -401,7 +401,7 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     paths = statistics_paths(plan, year, out_dir, basis)
     table = _as_table(rows)
     by_region = _sheet_rows(plan, table, regions)
-    lines = sum(len(by_region[r]) for r in _region_sheets(plan, by_region, regions))
+    lines = sum(map(len, by_region.values()))
     own = list(by_region.get(plan.region_code, {}).values())
     with _aside(paths["xlsx"]) as part, ExitStack() as stack:
         tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
@@ -421,8 +421,8 @@ def _as_table(rows: list[StatRow] | StatTable) -> StatTable:
 
 def _sheet_rows(plan: Plan, table: StatTable,
                 regions: RegionTree) -> dict[str, dict[str, StatRow]]:
-    """``_by_region`` of the rows of the regions with a sheet (_region_sheets) only: the
-    workbook's rows, a few hundred of a plan's 220,000 at community level."""
+    """``_by_region`` of the rows of the regions with a sheet (_region_sheets) only, in their
+    sheets' order: the workbook's rows, a few hundred of a plan's 220,000 at community level."""
     candidates = [plan.region_code, *regions.children.get(plan.region_code, [])]
     found = table.rows_of(candidates)  # in order of appearance, as _by_region has them
     sheets = _region_sheets(plan, found, regions)
@@ -548,11 +548,12 @@ def _statistics_sheets(book: _Book, plan: Plan, year: int,
                        complete: Completeness | None,
                        history: dict[str, dict[int, dict[str, Any]]] | None, based_on: str,
                        quality: list[QualityRow] | None, summary: dict[str, Any]) -> None:
-    """The workbook's sheets, in order: the plan's region and each region directly below it,
-    约束性指标 (with its chart), 历年趋势, 报送情况, 数据质量 (when given), 说明."""
+    """The workbook's sheets, in order: one per region of ``by_region`` (``_sheet_rows``: the
+    plan's region and each directly below it), 约束性指标 (with its chart), 历年趋势, 报送情况,
+    数据质量 (when given), 说明."""
     final = year == plan.period_end
     heading = f"{plan.name} 规划指标年度统计（{year}年{'，期末评估' if final else ''}）"
-    for region in _region_sheets(plan, by_region, regions):
+    for region in by_region:
         title = plan.short_name if region == plan.region_code else regions.name(region)
         note = (f"填报口径：{regions.name(region)}（{region}），统计年度 {year}，{based_on}；"
                 "比率类指标按Σ分子÷Σ分母汇总；“缺报”表示无数据。")

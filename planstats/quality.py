@@ -182,8 +182,7 @@ def _asked(catalog: Catalog, regions: RegionTree, year: int,
     the indicator as that plan states it."""
     if plan is not None and not plan.covers_year(year):
         return {}
-    top = plan.region_code if plan else next(r.code for r in list(regions.by_code.values())
-                                             if r.parent is None)
+    top = plan.region_code if plan else regions.root
     out: dict[tuple[str, str], tuple[str, Indicator]] = {}
     for county in regions.counties_under(top):
         plans = [plan] if plan else catalog.plans_for(regions.ancestors(county), year)

@@ -60,6 +60,19 @@ class RegionTree:
             stack.extend(reversed(self.children.get(current, [])))
         return out
 
+    def regions(self) -> list[Region]:
+        """Every region known now, as a list: the tree is shared by a process's threads, and a
+        unit learned meanwhile (``with_unit``) must not change a walk under way."""
+        return list(self.by_code.values())
+
+    def codes_at(self, *levels: str) -> set[str]:
+        return {r.code for r in self.regions() if r.level in levels}
+
+    @property
+    def root(self) -> str:
+        """The code of the region above all others (四川省)."""
+        return next(r.code for r in self.regions() if r.parent is None)
+
     def counties_under(self, code: str) -> list[str]:
         """County-level reporting units at or below ``code``."""
         return [c for c in self.descendants(code) if self.by_code[c].level == "county"]
@@ -90,9 +103,10 @@ class RegionTree:
 
         A process that publishes without having validated the files (another worker, the
         CLI) meets the units only in the warehouse's rows. The tree is shared by the threads
-        of a process: walks over ``by_code`` take a list of it first.
+        of a process: walks over every region go through ``regions()``, a list.
         """
-        for code in sorted(set(codes).difference(self.by_code), key=lambda c: (len(c), c)):
+        new = {c for c in codes if c not in self.by_code}  # lookups: no walk over the dict
+        for code in sorted(new, key=lambda c: (len(c), c)):
             self.with_unit(code)
 
 

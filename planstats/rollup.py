@@ -361,8 +361,7 @@ def _missing(rows: list[tuple[Any, ...]], region_codes: list[str],
 
     Only the few rows without a value and the rows of the province and the cities are visited.
     """
-    county = {c for c, r in list(regions.by_code.items()) if r.level == "county"}
-    upper = {c for c, r in list(regions.by_code.items()) if r.level in ("province", "city")}
+    county, upper = regions.codes_at("county"), regions.codes_at("province", "city")
     silent: dict[str, set[str]] = {}
     for i in compress(count(), map(is_, map(itemgetter(_VALUE), rows), repeat(None))):
         if region_codes[i] in county:

@@ -263,7 +263,7 @@ class Warehouse:
     def sync_dimensions(self, catalog: Catalog, regions: RegionTree) -> None:
         """Upsert regions, their closure, plans and indicators from configuration."""
         with self.engine.begin() as conn:
-            self.sync_regions(conn, regions, list(regions.by_code))
+            self.sync_regions(conn, regions, [r.code for r in regions.regions()])
             years = {y for p in catalog.plans.values()
                      for y in range((p.baseline_year or p.period_start), p.period_end + 1)}
             self.run(conn, "load/dim_year", [{"year": y, "label": f"{y}年"} for y in sorted(years)])

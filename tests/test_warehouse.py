@@ -208,8 +208,9 @@ def test_concurrent_ingests_do_not_interleave_or_double(wh_ctx, make_workbook, t
 def test_kill_during_ingest_then_rerun_loses_and_doubles_nothing(wh_ctx, make_workbook, tmp_path,
                                                                 after_loaded):
     ctx = wh_ctx
-    # loads take ≈ 2 ms each: enough of them that the kill lands before the batch is done
-    files = _drop_files(ctx, make_workbook, tmp_path, versions=8)
+    # loads take ≈ 1–2 ms each: enough of them that the kill lands before the batch is done
+    # (40 files were loaded whole before the kill once the loads got faster)
+    files = _drop_files(ctx, make_workbook, tmp_path, versions=20)
     run = subprocess.Popen([sys.executable, "-m", "planstats.cli", "ingest"], env=_cli_env(ctx),
                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
