@@ -42,7 +42,7 @@ from planstats.expectations import (
     value_expectations,
     yoy_threshold,
 )
-from planstats.intake import Submission
+from planstats.intake import Submission, ValueRow
 from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
 
@@ -204,6 +204,11 @@ def history_from(rows: Iterable[tuple[str, str, int, float | None]]) -> History:
     return out
 
 
+def unit_of(sub: Submission, row: ValueRow) -> str:
+    """The region a row's value is of: its own code, else the file's; the key of its history."""
+    return row.region_code or sub.region_code or ""
+
+
 def add_batch_history(checked: list[Checked]) -> None:
     """Earlier years sent in the same batch count as history, as they would once loaded.
 
@@ -218,7 +223,7 @@ def add_batch_history(checked: list[Checked]) -> None:
                 continue
             for row in old.rows:
                 if row.value is not None:
-                    key = (row.region_code or old.region_code or "", row.indicator_code)
+                    key = (unit_of(old, row), row.indicator_code)
                     item.history.setdefault(key, {})[old.year] = row.value
 
 
@@ -305,7 +310,7 @@ def frames(checked: list[Checked], catalog: Catalog) -> Frames:
         for row in sub.rows:
             code, value = row.indicator_code, row.value
             factors.append(factor.get(code, 1.0))
-            region = row.region_code or sub.region_code or ""
+            region = unit_of(sub, row)
             # only values with a past have anything to hold against it
             series = past.get((region, code)) if value is not None and year else None
             if series and code in catalog.concepts:
@@ -599,8 +604,8 @@ def _attach(usable: list[Checked], failures: list[Failure], catalog: Catalog,
                 facts = {"left_value": _num(rule.left), "right_value": _num(rule.right)}
                 wording = (rule.message, rule.fix)
             else:
-                region = row.region_code or item.submission.region_code or ""
-                past = item.history.get((region, row.indicator_code)) or {}
+                past = item.history.get((unit_of(item.submission, row),
+                                         row.indicator_code)) or {}
                 facts = _value_facts(row.value, history_stats(
                     row.value, past, item.submission.year,
                     catalog.concepts.get(row.indicator_code)), entry)

@@ -194,8 +194,8 @@ class Warehouse:
         statement, names = self.sql.positional(name)
         if columns is None:
             rows = map(_tuple_of(names), rows)
-        elif list(columns) != names:
-            rows = map(_tuple_of([list(columns).index(n) for n in names]), rows)
+        elif (order := list(columns)) != names:
+            rows = map(_tuple_of([order.index(n) for n in names]), rows)
         conn.connection.dbapi_connection.executemany(statement, rows)
 
     def rows(self, name: str, *, conn: Connection | None = None,

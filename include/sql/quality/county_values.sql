@@ -1,8 +1,8 @@
 -- current values of county-level units up to a year (or, when past = 1, those current at the
--- as_of time), with each county's city: the peers and the past of the data-quality analysis. Driven from the counties' current submissions, so
--- the values of units below them (communities) are never scanned: CROSS JOIN is SQLite's way
--- to fix the join order (its planner, without statistics, would guess it); to
--- PostgreSQL it is an inner join like any other.
+-- as_of time), with each county's city: the peers and the past of the data-quality analysis.
+-- Driven from the counties' submissions, so the values of units below them (communities) are
+-- never scanned: CROSS JOIN is SQLite's way to fix the join order (its planner, without
+-- statistics, would guess it); to PostgreSQL it is an inner join like any other.
 with county as (
     select region_code, parent_code as city_code
     from dim_region
