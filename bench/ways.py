@@ -1,4 +1,4 @@
-"""The three ways to load the same files, and the worker process that times one of them.
+"""The ways to load the same files, and the worker process that times one of them.
 
 Run by bench/run.py as ``python bench/ways.py WAY CASE_DIR --runs N --work DIR``; prints one
 JSON line. Imports happen before any timing; the first call (on one file) is timed apart as part
@@ -22,9 +22,7 @@ from typing import Any
 
 from gen import Case
 
-from planstats.expectations import SUITE_VALUES
-
-WAYS = ("floor", "checked", "naive", "pipeline")
+WAYS = ("floor", "checked", "naive", "naive-rules", "pipeline")
 VALUES_TABLE = (
     "create table fact_value (region_code text, year integer, indicator_code text, "
     "value real, numerator real, denominator real, note text)"
@@ -132,14 +130,19 @@ def checked_floor(paths: list[Path], db: Path, ctx: Any) -> dict[str, Any]:
 
 
 class Naive:
-    """What public Airflow + GX demos do, file by file, in a fresh file-backed GX project."""
+    """What public Airflow + GX demos do, file by file, in a fresh file-backed GX project.
 
-    def __init__(self, work: Path, ctx: Any) -> None:
+    ``rules``: the file's checks are the project's per-rule expectations over its rule columns
+    (``expectations.value_expectations``) instead of the demo's per-indicator ones.
+    """
+
+    def __init__(self, work: Path, ctx: Any, rules: bool = False) -> None:
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
         self.ctx = ctx
+        self.rules = rules
         self.context = gx.get_context(mode="file", project_root_dir=str(work / "gx"))
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.context.data_sources.add_pandas("files")
@@ -150,8 +153,7 @@ class Naive:
         self.db.commit()
 
     def suite(self, name: str) -> Any:
-        """The project's checks as a demo writes them: one expectation per rule over the
-        file's rows (``value_expectations``), not compiled into the long table."""
+        """A demo's suite (``demo_expectations``), or the project's rules (``rules``)."""
         from great_expectations.expectations.expectation_configuration import (
             ExpectationConfiguration,
         )
@@ -159,9 +161,11 @@ class Naive:
         from planstats.expectations import value_expectations
 
         suite = self.gx.ExpectationSuite(name=name)
-        for exp in value_expectations():
-            suite.add_expectation_configuration(ExpectationConfiguration(
-                type=exp["type"], kwargs=exp["kwargs"], meta=exp["meta"]))
+        expectations = ([(e["type"], e["kwargs"]) for e in value_expectations()] if self.rules
+                        else demo_expectations(name, self.ctx.catalog))
+        for kind, kwargs in expectations:
+            suite.add_expectation_configuration(ExpectationConfiguration(type=kind,
+                                                                         kwargs=kwargs))
         return self.context.suites.add(suite)
 
     def checkpoint(self, suites: tuple[str, ...]) -> Any:
@@ -229,7 +233,7 @@ class Naive:
     def load(self, path: Path) -> int:
         df, region, year = self.frame(path)
         plans = self.ctx.catalog.plans_for(self.ctx.regions.ancestors(region), year)
-        suites = (SUITE_VALUES,)
+        suites = ("rules",) if self.rules else (DEMO_CATALOG, *(p.code for p in plans))
         self.checkpoint(suites).run(batch_parameters={"dataframe": self.checked(df, plans)})
         for row in df.itertuples(index=False):
             self.db.execute(INSERT, (row.region_code, year, row.indicator_code,
@@ -239,14 +243,77 @@ class Naive:
         return len(df)
 
 
+DEMO_CATALOG = "catalog"  # the demo's suite of every file: known codes, one row per code
+
+
+def demo_expectations(suite: str, catalog: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(type, kwargs) of a suite as a demo writes an indicator schema: the catalog's codes, or
+    a plan's indicators grouped by parameters, one expectation per group and rule with a pandas
+    ``row_condition`` (the project's suites before issue 17 compiled them into rule columns)."""
+    def where(codes: list[str], extra: str = "") -> dict[str, str]:
+        return {"row_condition": f"indicator_code in {json.dumps(codes)}{extra}",
+                "condition_parser": "pandas"}
+
+    if suite == DEMO_CATALOG:
+        return [("expect_column_values_to_be_in_set",
+                 {"column": "indicator_code", "value_set": sorted(catalog.concepts)}),
+                ("expect_compound_columns_to_be_unique",
+                 {"column_list": ["submission_key", "region_code", "indicator_code"]})]
+    concepts = [i.concept for i in catalog.plan(suite).indicators]
+    groups: dict[tuple[str, Any], list[str]] = {}
+    for c in concepts:
+        rules = [("range", (c.valid_min, c.valid_max)), ("yoy", c.yoy_threshold), ("any", None)]
+        rules += [("integer", None)] if c.integer else []
+        rules += [("ratio", None)] if c.aggregation == "ratio" else []
+        if c.aggregation == "ratio" and c.scale and c.valid_max is not None \
+                and c.valid_max <= c.scale:
+            rules.append(("proportion", None))
+        rules += [("weighted", None)] if c.aggregation == "weighted_mean" else []
+        for key in rules:
+            groups.setdefault(key, []).append(c.code)
+    out: list[tuple[str, dict[str, Any]]] = []
+    between = "expect_column_values_to_be_between"
+    not_null = "expect_column_values_to_not_be_null"
+    for (rule, parameter), codes in groups.items():
+        if rule == "range":
+            out.append((between, {"column": "value", "min_value": parameter[0],
+                                  "max_value": parameter[1], **where(codes)}))
+        elif rule == "yoy":
+            limit = parameter or 30.0
+            out.append((between, {"column": "yoy_change", "min_value": -limit,
+                                  "max_value": limit, **where(codes)}))
+        elif rule == "any":
+            out += [(not_null, {"column": "value", **where(codes)}),
+                    (between, {"column": "history_z", "min_value": -3, "max_value": 3,
+                               **where(codes)})]
+        elif rule == "integer":
+            out.append((between, {"column": "value_frac", "min_value": 0, "max_value": 0,
+                                  **where(codes)}))
+        elif rule == "ratio":
+            out += [(not_null, {"column": "numerator", **where(codes, " and has_value == 1")}),
+                    (not_null, {"column": "denominator", **where(codes, " and has_value == 1")}),
+                    (between, {"column": "denominator", "min_value": 0, "strict_min": True,
+                               **where(codes)}),
+                    (between, {"column": "ratio_gap", "min_value": 0, "max_value": 0.51,
+                               **where(codes)})]
+        elif rule == "proportion":
+            out.append(("expect_column_pair_values_a_to_be_greater_than_b",
+                        {"column_A": "denominator", "column_B": "numerator", "or_equal": True,
+                         "ignore_row_if": "either_value_is_missing", **where(codes)}))
+        else:
+            out.append((not_null, {"column": "denominator",
+                                   **where(codes, " and has_value == 1")}))
+    return out
+
+
 def _nan(value: Any) -> Any:
     return None if value != value else value  # NaN is the only value unequal to itself
 
 
-def naive(paths: list[Path], work: Path, ctx: Any) -> dict[str, Any]:
+def naive(paths: list[Path], work: Path, ctx: Any, rules: bool = False) -> dict[str, Any]:
     """Values loaded, and the seconds spent creating the GX project (paid once, not per file)."""
     start = time.perf_counter()
-    way = Naive(work, ctx)
+    way = Naive(work, ctx, rules)
     setup = time.perf_counter() - start
     return {"values": sum(way.load(path) for path in paths), "setup_s": setup}
 
@@ -382,12 +449,12 @@ def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[fl
         ctx = pipeline.context()
         start = time.perf_counter()
         result = checked_floor(copies, run_dir / "checked.sqlite", ctx)
-    elif way == "naive":
+    elif way.startswith("naive"):
         from planstats import pipeline
 
         ctx = pipeline.context()
         start = time.perf_counter()
-        result = naive(copies, run_dir, ctx)
+        result = naive(copies, run_dir, ctx, rules=way == "naive-rules")
     else:
         ctx = _pipeline_context(run_dir)
         with StageClock() as clock:
