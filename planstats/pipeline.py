@@ -406,10 +406,7 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict
         marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
         receipts = _receipts(sub.path.parent)
         if receipts:
-            shutil.copyfile(report, receipts / f"{sub.path.stem}.审核报告.html")
-            if marked:
-                shutil.copyfile(marked, receipts / (sub.path.stem
-                                                    + marked.name.removeprefix(target.name)))
+            _give_back(receipts, sub.path.stem, ".审核报告.html", report, marked, target.name)
         if sub.year:
             years.add(sub.year)
         outcomes.append({**item.to_dict(), "submission_id": submission_id,
@@ -458,12 +455,19 @@ def _precheck_receipts(path: Path, item: validate.Checked, report: Path, marked:
     if receipts is None:
         return None
     stem = f"{path.stem}.{PRECHECK}"
-    shutil.copyfile(report, receipts / f"{stem}报告.html")
-    if marked:
-        shutil.copyfile(marked, receipts / (stem + marked.name.removeprefix(stored)))
+    _give_back(receipts, stem, "报告.html", report, marked, stored)
     receipt = receipts / f"{stem}回执.txt"
     receipt.write_text(publish.precheck_receipt(item, path.name, clock.now()), encoding="utf-8")
     return receipt
+
+
+def _give_back(receipts: Path, stem: str, report_suffix: str, report: Path, marked: Path | None,
+               stored: str) -> None:
+    """A file's report and marked-up copy in its county's 回执 folder, named after the file
+    (``stem``); the copy keeps the suffix it has beside the stored file (``stored``)."""
+    shutil.copyfile(report, receipts / f"{stem}{report_suffix}")
+    if marked:
+        shutil.copyfile(marked, receipts / (stem + marked.name.removeprefix(stored)))
 
 
 def _move(source: Path, target: Path) -> None:

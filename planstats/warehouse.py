@@ -39,6 +39,9 @@ from planstats.regions import RegionTree
 # Columns and parameters named like this hold instants (the one naming rule for time).
 TIME_NAME = re.compile(r"\b(\w+_at|at|as_of)\b")
 _PARAM = re.compile(r"(?<![:\w]):(\w+)")
+# a line "#include <layer>/<name>" stands for that file's text (a predicate statements share);
+# left unexpanded it is a syntax error, not a silently missing condition
+_INCLUDE = re.compile(r"^[ \t]*#include[ \t]+([\w/]+)[ \t]*$", re.MULTILINE)
 
 
 class Instant(TypeDecorator):
@@ -67,7 +70,8 @@ class Instant(TypeDecorator):
 class Sql:
     """Named SQL statements read from files: ``sql('rollup/agg_indicator_value')``.
 
-    Parameters and selected columns whose names follow TIME_NAME are typed as instants.
+    Parameters and selected columns whose names follow TIME_NAME are typed as instants; a
+    ``#include`` line is replaced by the statement it names.
     """
 
     def __init__(self, sql_dir: Path) -> None:
@@ -82,9 +86,10 @@ class Sql:
         return self._statements[name]
 
     def source(self, name: str) -> str:
-        """The statement's text as written in its file."""
+        """The statement's text as written in its file, its includes expanded."""
         if name not in self._sources:
-            self._sources[name] = (self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")
+            written = (self.sql_dir / f"{name}.sql").read_text(encoding="utf-8")
+            self._sources[name] = _INCLUDE.sub(lambda m: self.source(m[1]), written)
         return self._sources[name]
 
     def positional(self, name: str) -> tuple[str, list[str]]:

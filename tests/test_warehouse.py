@@ -3,6 +3,7 @@ approval locks, concurrent and killed ingests, purge."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -296,3 +297,19 @@ def test_instants_are_timestamptz_on_postgresql(wh_ctx, make_workbook):
             "select table_name || '.' || column_name, data_type from information_schema.columns"
             " where column_name like '%\\_at' or column_name = 'at'")).all())
     assert types and set(types.values()) == {"timestamp with time zone"}, types
+
+
+def test_sql_includes_expand_to_the_shared_predicate(tmp_path):
+    """The roll-up and a figure's sources choose submissions with the same text; an include
+    of a statement that does not exist fails instead of dropping the condition."""
+    from planstats.warehouse import Sql
+
+    sql = Sql(ROOT / "include" / "sql")
+    shared = sql.source("rollup/counted_submission")
+    for name in ("rollup/agg_indicator_value", "web/value_sources"):
+        assert not re.search(r"^\s*#include", sql.source(name), re.MULTILINE)
+        assert shared in sql.source(name)
+        assert {"basis", "past", "as_of"} <= set(sql.positional(name)[1])
+    (tmp_path / "broken.sql").write_text("select 1\nwhere 1 = 1\n    #include rollup/gone\n")
+    with pytest.raises(FileNotFoundError):
+        Sql(tmp_path).source("broken")

@@ -225,7 +225,7 @@ def value_sources(ctx: pipeline.Context, plan_code: str, year: int, region_code:
     factor = ctx.catalog.plan(plan_code).indicator(indicator_code).stat_factor
     sources = [{**row, "value": None if row["value"] is None else row["value"] * factor}
                for row in ctx.warehouse.rows("web/value_sources", year=year, basis=basis,
-                                             region_code=region_code,
+                                             region_code=region_code, past=0, as_of=None,
                                              indicator_code=indicator_code)]
     missing = ctx.warehouse.rows("web/missing_counties", plan_code=plan_code, year=year,
                                  basis=basis, region_code=region_code,

@@ -1,8 +1,8 @@
 -- Where one published figure came from: every value reported under a region for one indicator,
 -- with its submission, file and cell, and whether the roll-up counts it at that region (a
--- reporter counts unless a region between it and the region reported too; the same choice of
--- submissions as rollup/agg_indicator_value at the current time; tests/web checks that the
--- counted values add up to the published figure).
+-- reporter counts unless a region between it and the region reported too; submissions chosen
+-- as rollup/agg_indicator_value chooses them, by rollup/counted_submission at the current time;
+-- tests/web checks that the counted values add up to the published figure).
 -- Files of the region, of regions below it and above it only: a file's rows are of its region
 -- or of units below it; their values are read per file and unit through the primary keys.
 with chosen_submission as materialized (
@@ -22,37 +22,7 @@ with chosen_submission as materialized (
                     and above.descendant_code = :region_code
             )
         )
-        and (
-            (cast(:basis as varchar(16)) = 'accepted' and s.is_current = 1)
-            or (
-                cast(:basis as varchar(16)) in ('approved', 'approved_city', 'approved_prov')
-                and s.review_status = 'approved'
-                and not exists (
-                    select 1
-                    from submission as newer
-                    where newer.region_code = s.region_code
-                        and newer.year = s.year
-                        and newer.review_status = 'approved'
-                        and newer.processed_at > s.processed_at
-                )
-                and (
-                    cast(:basis as varchar(16)) = 'approved'
-                    or exists (
-                        select 1
-                        from region_closure as up
-                        inner join region_approval as a
-                            on up.ancestor_code = a.region_code and a.year = s.year
-                        inner join dim_region as level_region
-                            on a.region_code = level_region.region_code
-                        where up.descendant_code = s.region_code
-                            and a.state = 'approved'
-                            and level_region.level = case cast(:basis as varchar(16))
-                                when 'approved_city' then 'city' else 'province'
-                            end
-                    )
-                )
-            )
-        )
+        #include rollup/counted_submission
 ),
 
 reported as (
