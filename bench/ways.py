@@ -250,6 +250,8 @@ def demo_expectations(suite: str, catalog: Any) -> list[tuple[str, dict[str, Any
     """(type, kwargs) of a suite as a demo writes an indicator schema: the catalog's codes, or
     a plan's indicators grouped by parameters, one expectation per group and rule with a pandas
     ``row_condition`` (the project's suites before issue 17 compiled them into rule columns)."""
+    from planstats.expectations import HISTORY_SIGMA, RATIO_TOLERANCE, yoy_threshold
+
     def where(codes: list[str], extra: str = "") -> dict[str, str]:
         return {"row_condition": f"indicator_code in {json.dumps(codes)}{extra}",
                 "condition_parser": "pandas"}
@@ -262,7 +264,7 @@ def demo_expectations(suite: str, catalog: Any) -> list[tuple[str, dict[str, Any
     concepts = [i.concept for i in catalog.plan(suite).indicators]
     groups: dict[tuple[str, Any], list[str]] = {}
     for c in concepts:
-        rules = [("range", (c.valid_min, c.valid_max)), ("yoy", c.yoy_threshold), ("any", None)]
+        rules = [("range", (c.valid_min, c.valid_max)), ("yoy", yoy_threshold(c)), ("any", None)]
         rules += [("integer", None)] if c.integer else []
         rules += [("ratio", None)] if c.aggregation == "ratio" else []
         if c.aggregation == "ratio" and c.scale and c.valid_max is not None \
@@ -279,12 +281,12 @@ def demo_expectations(suite: str, catalog: Any) -> list[tuple[str, dict[str, Any
             out.append((between, {"column": "value", "min_value": parameter[0],
                                   "max_value": parameter[1], **where(codes)}))
         elif rule == "yoy":
-            limit = parameter or 30.0
-            out.append((between, {"column": "yoy_change", "min_value": -limit,
-                                  "max_value": limit, **where(codes)}))
+            out.append((between, {"column": "yoy_change", "min_value": -parameter,
+                                  "max_value": parameter, **where(codes)}))
         elif rule == "any":
             out += [(not_null, {"column": "value", **where(codes)}),
-                    (between, {"column": "history_z", "min_value": -3, "max_value": 3,
+                    (between, {"column": "history_z", "min_value": -HISTORY_SIGMA,
+                               "max_value": HISTORY_SIGMA,
                                **where(codes)})]
         elif rule == "integer":
             out.append((between, {"column": "value_frac", "min_value": 0, "max_value": 0,
@@ -294,7 +296,8 @@ def demo_expectations(suite: str, catalog: Any) -> list[tuple[str, dict[str, Any
                     (not_null, {"column": "denominator", **where(codes, " and has_value == 1")}),
                     (between, {"column": "denominator", "min_value": 0, "strict_min": True,
                                **where(codes)}),
-                    (between, {"column": "ratio_gap", "min_value": 0, "max_value": 0.51,
+                    (between, {"column": "ratio_gap", "min_value": 0,
+                               "max_value": RATIO_TOLERANCE,
                                **where(codes)})]
         elif rule == "proportion":
             out.append(("expect_column_pair_values_a_to_be_greater_than_b",
