@@ -342,6 +342,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     if years:  # the old GX results once per ingest (≈ 10 ms a listing), not per chunk
         with gx_lock(ctx.settings.gx_dir):
             gxkit.prune_results(gxkit.gx_context(ctx.settings.gx_dir))
+        ctx.warehouse.refresh_statistics()  # before the roll-ups of what was loaded
     for year in sorted(years):
         write_review_index(year, ctx)
     counts = Counter(o["status"] for o in outcomes)

@@ -177,6 +177,18 @@ class Warehouse:
             conn.execute(text("select pg_advisory_xact_lock(:key)"), {"key": key})
         # SQLite: BEGIN IMMEDIATE already holds the single writer lock.
 
+    def refresh_statistics(self) -> None:
+        """Let PostgreSQL's planner see the tables as they are after a load.
+
+        Its autovacuum analyses a table only after enough changes, at a time of its own; a
+        roll-up planned on the statistics of a smaller warehouse took 47.8 s instead of 1.7 s
+        (sichuan-14th, 827 communities, 2025). SQLite: the statements fix their join order
+        (CROSS JOIN) and no statistics are kept.
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as conn:
+                conn.execute(text("analyze"))
+
     def run(self, conn: Connection, name: str,
             params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None):
         """Execute a named statement; a list of parameter sets runs as one executemany."""
