@@ -182,8 +182,9 @@ class Warehouse:
 
         Its autovacuum analyses a table only after enough changes, at a time of its own; a
         roll-up planned on the statistics of a smaller warehouse took 47.8 s instead of 1.7 s
-        (sichuan-14th, 827 communities, 2025). SQLite: the statements fix their join order
-        (CROSS JOIN) and no statistics are kept.
+        (sichuan-14th, 827 communities, 2025). Every table: analysing only those an ingest grows
+        (submission, fact_value, dim_region, region_closure) left that roll-up at 17 s.
+        SQLite: the statements fix their join order (CROSS JOIN) and no statistics are kept.
         """
         if self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
