@@ -115,7 +115,7 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
         wh.run(conn, "review/resolve_follow_ups", {
             "county_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
             "closed_by": sub.region_code, "closed_at": stamp})
-        wh.insert_many(conn, "load/fact_value", [
+        wh.insert_facts(conn, [
             _fact(submission_id, sub.region_code, sub.year, r, flagged, sub.data_sheet)
             for r in sub.rows if r.indicator_code], FACT_COLUMNS)
     return submission_id

@@ -137,6 +137,9 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+FACT_KEY = ("submission_id", "region_code", "indicator_code")  # fact_value's primary key
+
+
 class Warehouse:
     """Connections and the named statements of one warehouse."""
 
@@ -215,6 +218,28 @@ class Warehouse:
         elif (order := list(columns)) != names:
             rows = map(_tuple_of([order.index(n) for n in names]), rows)
         conn.connection.dbapi_connection.executemany(statement, rows)
+
+    def insert_facts(self, conn: Connection, rows: Sequence[tuple[Any, ...]],
+                     columns: Sequence[str]) -> None:
+        """A file's fact rows (tuples of ``columns``) into fact_value: the upsert
+        ``load/fact_value``, or on PostgreSQL (psycopg) one COPY (``load/fact_value_copy``) of
+        the last row of each key (what the upsert's update keeps). The upsert's executemany
+        cost ≈ 55 µs a row there: each row's parameters through SQLAlchemy and the server."""
+        if not rows:
+            return
+        if self.engine.dialect.driver != "psycopg":
+            self.insert_many(conn, "load/fact_value", rows, columns)
+            return
+        statement = self.sql.source("load/fact_value_copy")
+        code = "\n".join(line.split("--")[0] for line in statement.splitlines())
+        copied = [c.strip() for c in code[code.index("(") + 1:code.index(")")].split(",")]
+        names = list(columns)
+        key = _tuple_of([names.index(c) for c in FACT_KEY])
+        last = {key(row): row for row in rows}  # a key given twice: its last row
+        order = _tuple_of([names.index(c) for c in copied])
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in last.values():
+                copy.write_row(order(row))
 
     def rows(self, name: str, *, conn: Connection | None = None,
              **params: Any) -> list[dict[str, Any]]:

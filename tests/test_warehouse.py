@@ -313,3 +313,25 @@ def test_sql_includes_expand_to_the_shared_predicate(tmp_path):
     (tmp_path / "broken.sql").write_text("select 1\nwhere 1 = 1\n    #include rollup/gone\n")
     with pytest.raises(FileNotFoundError):
         Sql(tmp_path).source("broken")
+
+
+def test_a_files_facts_keep_the_last_row_of_a_key_on_both_warehouses(wh_ctx):
+    """PostgreSQL copies a file's facts (COPY), SQLite upserts them: the same rows either way,
+    the last of a unit and indicator given twice, empty numbers and notes as NULL."""
+    from planstats.load import FACT_COLUMNS
+
+    wh = wh_ctx.warehouse
+
+    def fact(code: str, value: float | None, note: str | None, *cells: str | None) -> tuple:
+        return ("s1", ENYANG, code, 2025, value, None if value else 3.0,
+                None if value else 4.0, note, None if value else "待核实", "指标数据", *cells)
+
+    with wh.engine.begin() as conn:
+        wh.insert_facts(conn, [fact("ZB0001", 1.0, "第一次", "E4", None, None),
+                               fact("ZB0002", None, None, None, "F5", "G5"),
+                               fact("ZB0001", 2.5, "改为 2.5", "E9", None, None)], FACT_COLUMNS)
+    with wh.engine.connect() as conn:
+        stored = sorted(map(tuple, conn.execute(text(
+            f"select {', '.join(FACT_COLUMNS)} from fact_value")).all()))
+    assert stored == [fact("ZB0001", 2.5, "改为 2.5", "E9", None, None),
+                      fact("ZB0002", None, None, None, "F5", "G5")]
