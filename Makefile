@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-dev run airflow workspace test e2e lint bench clean-demo
+.PHONY: install install-dev run airflow workspace test e2e lint bench bench-postgres clean-demo
 
 DEV_STAMP := $(VENV)/.installed-dev
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check
@@ -57,6 +57,11 @@ lint: install-dev
 bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/pages.py
+
+# the pipeline on a throwaway PostgreSQL beside SQLite (the tests' cluster: dev install)
+bench-postgres: install-dev
+	scripts/ensure-postgres.sh
+	$(BIN)/python bench/postgres.py
 
 clean-demo:
 	rm -rf data/demo

@@ -459,6 +459,11 @@ def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[fl
         start = time.perf_counter()
         result = naive(copies, run_dir, ctx, rules=way == "naive-rules")
     else:
+        server = os.environ.get("BENCH_PG_SERVER")
+        if server:  # bench/postgres.py: a fresh PostgreSQL database for every run
+            from tests.test_postgres import fresh_database
+
+            os.environ["PLANSTATS_WAREHOUSE_URL"] = fresh_database(server)
         ctx = _pipeline_context(run_dir)
         with StageClock() as clock:
             start = time.perf_counter()
