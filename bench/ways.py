@@ -350,11 +350,11 @@ def pipeline_way(paths: list[Path], ctx: Any) -> dict[str, int]:
 STAGE_CALLS = (
     ("read", "planstats.pipeline", "_read"),
     ("structure", "planstats.pipeline", "_prepare"),
+    ("structure", "planstats.pipeline", "_histories"),
     ("checks", "planstats.validate", "check_values"),
     ("frames", "planstats.validate", "frames"),
     ("frames", "planstats.validate", "check_rows"),
     ("gx", "planstats.gxkit", "run_suites"),
-    ("load", "planstats.load", "compare_with_current"),
     ("load", "planstats.load", "load_submission"),
     ("reports", "planstats.publish", "write_submission_report"),
     ("reports", "planstats.annotate", "write_annotated"),

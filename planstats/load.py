@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import Connection
+
 from planstats.clock import beijing, now
 from planstats.intake import NUMBER_COLUMNS
 from planstats.issues import ERROR, WARNING, Issue
@@ -19,9 +21,10 @@ FLAG_TO_CHECK = "待核实"
 FLAG_EXPLAINED = "已说明"
 
 
-def compare_with_current(wh: Warehouse | None, checked: Checked) -> dict[str, int]:
-    """values / new / updated / unchanged / rejected against what the warehouse holds now
-    (``wh`` None: an empty warehouse, every value is new)."""
+def compare_with_current(wh: Warehouse | None, checked: Checked,
+                         conn: Connection | None = None) -> dict[str, int]:
+    """values / new / updated / unchanged / rejected against what the warehouse holds now, on
+    ``conn`` when given (``wh`` None: an empty warehouse, every value is new)."""
     sub = checked.submission
     values = [r for r in sub.rows if r.value is not None]
     summary = {"values": len(values), "new": 0, "updated": 0, "unchanged": 0, "rejected": 0}
@@ -30,8 +33,8 @@ def compare_with_current(wh: Warehouse | None, checked: Checked) -> dict[str, in
         return summary
     current = {
         (region, code): numbers for region, code, *numbers in (
-            wh.tuples("report/current_values", CURRENT_COLUMNS, region_code=sub.region_code,
-                      year=sub.year)
+            wh.tuples("report/current_values", CURRENT_COLUMNS, conn=conn, stream=False,
+                      region_code=sub.region_code, year=sub.year)
             if wh else ())
     }
     for row in values:
@@ -63,7 +66,8 @@ def approval_lock(wh: Warehouse, conn: Any, region_code: str | None, year: int |
 
 def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored_path: str,
                     report_path: str) -> str:
-    """Record the submission and, if accepted, make its values the current ones. Returns its id.
+    """Compare with the current values (``checked.summary``), record the submission and, if
+    accepted, make its values the current ones. Returns its id.
 
     One transaction, holding the region/year lock: a crash leaves all of it or none, and two
     ingests of the same county and year cannot interleave.
@@ -77,6 +81,7 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
                              {"folder": sub.folder, "file_hash": sub.file_hash}).first()
         if known:
             raise AlreadyLoaded(known.submission_id)
+        checked.summary = compare_with_current(wh, checked, conn)
         locked = approval_lock(wh, conn, sub.region_code, sub.year)
         if locked and checked.status != "rejected":
             checked.issues.append(locked_issue(locked))

@@ -215,8 +215,9 @@ class _Snapshot:
 
 
 def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None,
-             snapshot: _Snapshot | None = None) -> validate.Checked:
-    """Structure, approval lock and the county's history from the warehouse as it is now.
+             snapshot: _Snapshot | None = None, history: bool = True) -> validate.Checked:
+    """Structure, approval lock and (``history``) the county's history from the warehouse as it
+    is now.
 
     ``wh`` None: nothing to read yet (a dry run before the first load): no history.
     """
@@ -229,10 +230,27 @@ def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None,
                 locked = load.approval_lock(wh, conn, sub.region_code, sub.year)
             if locked:
                 sub.issues.append(load.locked_issue(locked))
-        item.history = validate.history_from(wh.tuples(
-            "report/history_values", validate.HISTORY_COLUMNS, region_code=sub.region_code,
-            year=sub.year))
+        if history:
+            item.history = _history(wh, sub.region_code, sub.year)
     return item
+
+
+def _history(wh: Warehouse, region_code: str | None, year: int | None,
+             conn: Connection | None = None) -> validate.History:
+    return validate.history_from(wh.tuples(
+        "report/history_values", validate.HISTORY_COLUMNS, conn=conn, stream=False,
+        region_code=region_code, year=year))
+
+
+def _histories(chunk: list[validate.Checked], wh: Warehouse) -> None:
+    """The history of each file of a chunk, on one connection: a connection's checkout cost
+    two round trips on PostgreSQL (its ping and its reset), more than a county's history.
+    Read when the chunk is checked: none of its files is loaded before."""
+    with wh.engine.connect() as conn:
+        for item in chunk:
+            sub = item.submission
+            if not sub.fatal:
+                item.history = _history(wh, sub.region_code, sub.year, conn)
 
 
 def _check_values(checked: list[validate.Checked], ctx: Context, gx_project: Path | None,
@@ -331,7 +349,7 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
         bar.advance(values=len(sub.rows))
         if _known(sub, ctx, outcomes, snapshot):
             continue
-        chunk.append(_prepare(sub, ctx, ctx.warehouse, snapshot))
+        chunk.append(_prepare(sub, ctx, ctx.warehouse, snapshot, history=False))
         values += len(sub.rows)
         if values >= CHUNK_VALUES:
             years |= _timed_chunk(chunk, ctx, outcomes, bar, snapshot)
@@ -387,9 +405,9 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict
 
     wh = ctx.warehouse
     years: set[int] = set()
+    _histories(chunk, wh)
     for item in _check_values(chunk, ctx, ctx.settings.gx_dir, prune=False):
         sub = item.submission
-        item.summary = load.compare_with_current(wh, item)
         target = _destination(ctx, item)
         report = target.with_name(target.name + ".report.html")
         try:
@@ -625,8 +643,7 @@ def make_template(region_code: str, year: int, out: Path, ctx: Context | None = 
     plans = ctx.catalog.plans_for(ctx.regions.ancestors(region_code), year)
     if not plans:
         raise ValueError(f"{year} 年没有适用于 {region_code} 的规划")
-    past = validate.history_from(ctx.warehouse.tuples(
-        "report/history_values", validate.HISTORY_COLUMNS, region_code=region_code, year=year))
+    past = _history(ctx.warehouse, region_code, year)
     history = {code: years for (region, code), years in past.items() if region == region_code}
     return templates.build_template(ctx.catalog, ctx.regions, plans, region_code, year, out,
                                     history)
