@@ -83,9 +83,10 @@ def table(results: list[dict[str, Any]]) -> str:
         for kind in ("postgresql", "sqlite"):
             r = item[kind]
             stages = r["result"]["stages_s"] if r.get("result") else {}
+            times = r.get("times") or []  # none: the worker was killed at its timeout
+            median = f"{statistics.median(times):.1f}" if times else "killed"
             lines.append(f"| {item['case']} | {kind} | "
-                         f"{' / '.join(f'{t:.1f}' for t in r.get('times', []))} | "
-                         f"{statistics.median(r['times']):.1f} | "
+                         f"{' / '.join(f'{t:.1f}' for t in times)} | {median} | "
                          + " | ".join(f"{stages.get(s, 0):.1f}" for s in STAGES) + " |")
     return "\n".join(lines)
 

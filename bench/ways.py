@@ -461,7 +461,7 @@ def run_once(way: str, case: Case, files: list[Path], run_dir: Path) -> tuple[fl
     else:
         server = os.environ.get("BENCH_PG_SERVER")
         if server:  # bench/postgres.py: a fresh PostgreSQL database for every run
-            from tests.test_postgres import fresh_database
+            from tests.conftest import fresh_database
 
             os.environ["PLANSTATS_WAREHOUSE_URL"] = fresh_database(server)
         ctx = _pipeline_context(run_dir)

@@ -79,6 +79,7 @@ class Sql:
         self._statements: dict[str, Any] = {}
         self._sources: dict[str, str] = {}
         self._positional: dict[str, tuple[str, list[str]]] = {}
+        self._columns: dict[str, list[str]] = {}
 
     def __call__(self, name: str):
         if name not in self._statements:
@@ -100,6 +101,20 @@ class Sql:
             self._positional[name] = (_PARAM.sub("?", source), _PARAM.findall(source))
         return self._positional[name]
 
+    def columns(self, name: str) -> list[str]:
+        """The column list of a statement such as ``copy t (a, b) from stdin``: its first
+        parentheses, comments aside."""
+        if name not in self._columns:
+            code = _code(self.source(name))
+            self._columns[name] = [c.strip() for c in
+                                   code[code.index("(") + 1:code.index(")")].split(",")]
+        return self._columns[name]
+
+
+def _code(sql: str) -> str:
+    """The statement without its ``--`` comments."""
+    return "\n".join(line.split("--")[0] for line in sql.splitlines())
+
 
 def typed(sql: str) -> Any:
     """A text statement with its time parameters and, for a query, its time columns typed."""
@@ -107,7 +122,7 @@ def typed(sql: str) -> Any:
     times = sorted({p for p in _PARAM.findall(sql) if TIME_NAME.fullmatch(p)})
     if times:
         statement = statement.bindparams(*(bindparam(p, type_=Instant()) for p in times))
-    code = "\n".join(line.split("--")[0] for line in sql.lower().splitlines())
+    code = _code(sql).lower()
     if not re.search(r"\b(insert|update|delete)\b", code):
         columns = sorted(set(TIME_NAME.findall(code)))
         if columns:
@@ -230,13 +245,11 @@ class Warehouse:
         if self.engine.dialect.driver != "psycopg":
             self.insert_many(conn, "load/fact_value", rows, columns)
             return
-        statement = self.sql.source("load/fact_value_copy")
-        code = "\n".join(line.split("--")[0] for line in statement.splitlines())
-        copied = [c.strip() for c in code[code.index("(") + 1:code.index(")")].split(",")]
         names = list(columns)
         key = _tuple_of([names.index(c) for c in FACT_KEY])
         last = {key(row): row for row in rows}  # a key given twice: its last row
-        order = _tuple_of([names.index(c) for c in copied])
+        order = _tuple_of([names.index(c) for c in self.sql.columns("load/fact_value_copy")])
+        statement = self.sql.source("load/fact_value_copy")
         with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(statement) as copy:
             for row in last.values():
                 copy.write_row(order(row))

@@ -140,22 +140,27 @@ def postgres_url() -> Iterator[str]:
         pg.remove()
 
 
+def fresh_database(server_url: str) -> str:
+    """The URL of a new, empty database on the PostgreSQL server of ``server_url``."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    name = f"planstats_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname="postgres",
+                         autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def wh_ctx(request, data_dir, monkeypatch):
     """A pipeline context on a fresh warehouse of each kind."""
     if request.param == "postgresql":
-        import uuid
-
-        import psycopg
-        from sqlalchemy.engine import make_url
-
-        server = make_url(request.getfixturevalue("postgres_url"))
-        name = f"planstats_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(host=server.host, port=server.port, user=server.username,
-                             dbname="postgres", autocommit=True) as conn:
-            conn.execute(f'create database "{name}"')
-        url = server.set(database=name).render_as_string(hide_password=False)
-        monkeypatch.setenv("PLANSTATS_WAREHOUSE_URL", url)
+        monkeypatch.setenv("PLANSTATS_WAREHOUSE_URL",
+                           fresh_database(request.getfixturevalue("postgres_url")))
     from planstats import pipeline
 
     return pipeline.context()

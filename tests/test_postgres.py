@@ -1,7 +1,6 @@
 """The same load and roll-up on a real PostgreSQL server as on SQLite, with the same results."""
 
 import json
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -9,16 +8,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from planstats import clock, pipeline
+from tests.conftest import fresh_database
 from tests.rollup_case import make_include, write_inbox
-
-
-def fresh_database(server_url: str) -> str:
-    url = make_url(server_url)
-    name = f"planstats_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(host=url.host, port=url.port, user=url.username, dbname="postgres",
-                         autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def run_case(include, monkeypatch, warehouse_url: str | None) -> dict:

@@ -50,7 +50,7 @@ def test_existing_warehouse_upgrades_in_place(kind, data_dir, tmp_path, request)
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     else:
-        from tests.test_postgres import fresh_database
+        from tests.conftest import fresh_database
 
         url = fresh_database(request.getfixturevalue("postgres_url"))
     config = Config()
