@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
@@ -64,10 +66,11 @@ def approval_lock(wh: Warehouse, conn: Any, region_code: str | None, year: int |
                         {"region_code": region_code, "year": year}).first()
 
 
-def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored_path: str,
-                    report_path: str) -> str:
+def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked,
+                    destination: Callable[[Checked], Path]) -> tuple[str, Path]:
     """Compare with the current values (``checked.summary``), record the submission and, if
-    accepted, make its values the current ones. Returns its id.
+    accepted, make its values the current ones. Returns its id and where the file is to be kept
+    (``destination`` of the final status: an approval made since the file was checked rejects it).
 
     One transaction, holding the region/year lock: a crash leaves all of it or none, and two
     ingests of the same county and year cannot interleave.
@@ -81,10 +84,11 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
                              {"folder": sub.folder, "file_hash": sub.file_hash}).first()
         if known:
             raise AlreadyLoaded(known.submission_id)
-        checked.summary = compare_with_current(wh, checked, conn)
         locked = approval_lock(wh, conn, sub.region_code, sub.year)
         if locked and checked.status != "rejected":
             checked.issues.append(locked_issue(locked))
+        checked.summary = compare_with_current(wh, checked, conn)
+        target = destination(checked)
         accepted = checked.status != "rejected"
         previous = None
         if accepted:
@@ -98,8 +102,8 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
             "folder": sub.folder, "received_at": sub.received_at,
             "processed_at": stamp,
             "template_version": sub.template_version, "status": checked.status,
-            "is_current": int(accepted), "supersedes": previous, "stored_path": stored_path,
-            "report_path": report_path,
+            "is_current": int(accepted), "supersedes": previous, "stored_path": str(target),
+            "report_path": str(report_path(target)),
             "values_new": checked.summary.get("new", 0),
             "values_updated": checked.summary.get("updated", 0),
             "values_unchanged": checked.summary.get("unchanged", 0),
@@ -108,7 +112,7 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
             "warnings": sum(i.severity == WARNING for i in checked.issues),
         })
         if not accepted:
-            return submission_id
+            return submission_id, target
         units = {r.region_code for r in sub.rows
                  if r.region_code and r.region_code != sub.region_code}
         if units:
@@ -123,7 +127,12 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked, stored
         wh.insert_facts(conn, [
             _fact(submission_id, sub.region_code, sub.year, r, flagged, sub.data_sheet)
             for r in sub.rows if r.indicator_code], FACT_COLUMNS)
-    return submission_id
+    return submission_id, target
+
+
+def report_path(stored: Path) -> Path:
+    """The HTML report kept beside a stored file."""
+    return stored.with_name(stored.name + ".report.html")
 
 
 def locked_issue(locked: Any) -> Issue:

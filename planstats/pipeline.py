@@ -408,14 +408,14 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict
     _histories(chunk, wh)
     for item in _check_values(chunk, ctx, ctx.settings.gx_dir, prune=False):
         sub = item.submission
-        target = _destination(ctx, item)
-        report = target.with_name(target.name + ".report.html")
         try:
-            submission_id = load.load_submission(wh, ctx.regions, item, str(target), str(report))
+            submission_id, target = load.load_submission(
+                wh, ctx.regions, item, lambda checked: _destination(ctx, checked))
         except load.AlreadyLoaded as done:  # another run loaded these bytes meanwhile
             outcomes.append({"file": str(sub.path), "status": "duplicate",
                              "submission_id": done.submission_id})
             continue
+        report = load.report_path(target)
         marks = (review.receipt_follow_ups(wh, sub.region_code, submission_id)
                  if sub.region_code in snapshot.marked_counties else [])
         publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now(),
@@ -454,7 +454,7 @@ def precheck(paths: list[str] | None = None, ctx: Context | None = None) -> list
         item.summary = load.compare_with_current(ctx.warehouse, item)
         target = (ctx.settings.archive / PRECHECK / (sub.folder or "unknown-region")
                   / f"{_stamp()}_{path.name}")
-        report = target.with_name(target.name + ".report.html")
+        report = load.report_path(target)
         publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now(),
                                         precheck=True)
         _move(path, target)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from planstats import cli, pipeline
+from planstats import cli, load, pipeline
 from planstats.clock import BEIJING, now, parse_instant
 from planstats.review import Reviewer
 from tests.conftest import ROOT, good_values
@@ -115,6 +115,29 @@ def test_supersede_keeps_history_and_as_of_sees_the_past(wh_ctx, make_workbook):
     before_any = pipeline.statistics("enyang-14th", 2024, ctx,
                                      as_of=parse_instant("2000-01-01T00:00:00"))
     assert {r.status for r in before_any} == {"缺报"}
+
+
+def test_approval_made_while_a_file_is_checked_rejects_it_at_load(wh_ctx, make_workbook):
+    """The load checks the lock again in its transaction: the file is rejected, counted as
+    rejected and kept in quarantine, not archived as if accepted."""
+    ctx = wh_ctx
+    folder = ctx.settings.inbox / ENYANG
+    make_workbook(folder / "v1.xlsx", year=2023, overrides={"ZB0025": (100, None, None)})
+    (first,) = pipeline.ingest(ctx=ctx)
+    make_workbook(folder / "v2.xlsx", year=2023, overrides={"ZB0025": (130, None, None)})
+    (item,) = pipeline.check([folder / "v2.xlsx"], ctx, gx_project=None)
+    assert item.status != "rejected"
+    pipeline.review_decide(first["submission_id"], "approve", WANG, "核对无误", ctx)
+
+    _, target = load.load_submission(ctx.warehouse, ctx.regions, item,
+                                     lambda checked: pipeline._destination(ctx, checked))
+    assert item.status == "rejected" and item.issues[-1].rule == "approved_locked"
+    assert item.summary["rejected"] == item.summary["values"] > 0
+    assert item.summary["updated"] == item.summary["unchanged"] == 0
+    assert target.is_relative_to(ctx.settings.quarantine)
+    assert scalar(ctx, "select status from submission where stored_path = :p",
+                  p=str(target)) == "rejected"
+    assert current_value(ctx, "ZB0025", 2023) == 100
 
 
 def test_approval_locks_until_reopened_and_approved_basis(wh_ctx, make_workbook):
