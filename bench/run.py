@@ -32,7 +32,8 @@ WAYS_SHOWN = ("floor", "checked", "pipeline", "naive", "naive-rules")
 STAGES = ("read", "structure", "frames", "gx", "issues", "load", "reports", "rollup", "publish",
           "other")
 PUBLISH_LABELS = {"publish.read": "reading rows, completeness, trend and quality",
-                  "publish.xlsx": "workbooks", "publish.csv": "CSV", "publish.json": "JSON"}
+                  "publish.xlsx": "workbooks", "publish.csv": "CSV",
+                  "publish.json": "JSON (a big table's: waiting for its forked writer)"}
 SIZES = (round(gen.COMMUNITIES / 100), round(gen.COMMUNITIES / 10), gen.COMMUNITIES)
 
 

@@ -365,6 +365,7 @@ STAGE_CALLS = (
     ("publish.files", "planstats.publish", "write_statistics"),
     ("publish.csv", "planstats.publish", "_write_csv"),
     ("publish.json", "planstats.publish", "_write_rows_json"),
+    ("publish.json", "planstats.publish", "_join"),  # waiting for its forked writer
 )
 
 

@@ -581,7 +581,7 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     steps.advance()
     steps.note(f"{len(findings):,} data-quality findings")
     paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
-                                     as_of, findings)
+                                     as_of, findings, ctx.settings.publish_fork_rows)
     steps.advance()
     steps.close(f"workbook, CSV and JSON of {len(rows):,} rows in {out}")
     return {kind: str(path) for kind, path in paths.items()}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import cache
@@ -392,10 +393,14 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
                      out_dir: Path, complete: Completeness | None = None,
                      history: dict[str, dict[int, dict[str, Any]]] | None = None,
                      basis: str = "accepted", as_of: datetime | None = None,
-                     quality: list[QualityRow] | None = None) -> dict[str, Path]:
+                     quality: list[QualityRow] | None = None,
+                     fork_rows: int = 0) -> dict[str, Path]:
     """The 规划指标年度统计 of one plan and year as xlsx, CSV (UTF-8 with BOM) and JSON.
 
-    Each file is written aside and renamed into place.
+    From ``fork_rows`` rows (the publish_fork_rows setting; 0: never) the JSON is written by a
+    forked child while the workbook and CSV are written here: each takes about as long
+    (sichuan-14th at community level, 220,000 rows: JSON 1.5 s, workbook and CSV 1.4 s). Each
+    file is written aside and renamed into place.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = statistics_paths(plan, year, out_dir, basis)
@@ -403,16 +408,59 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     by_region = _sheet_rows(plan, table, regions)
     lines = sum(map(len, by_region.values()))
     own = list(by_region.get(plan.region_code, {}).values())
-    with _aside(paths["xlsx"]) as part, ExitStack() as stack:
-        tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
-               if lines > STREAM_LINES else None)
-        book = _Book(part, tmp)
-        _statistics_sheets(book, plan, year, by_region, regions, complete, history,
-                           basis_text(basis, as_of), quality, binding_summary(plan, own))
-        book.wb.close()
-    _write_csv(plan, table, regions, paths["csv"])
-    _write_rows_json(table, paths["json"])
+    with _beside(_write_rows_json, table, paths["json"], fork=0 < fork_rows <= len(table)):
+        with _aside(paths["xlsx"]) as part, ExitStack() as stack:
+            tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
+                   if lines > STREAM_LINES else None)
+            book = _Book(part, tmp)
+            _statistics_sheets(book, plan, year, by_region, regions, complete, history,
+                               basis_text(basis, as_of), quality, binding_summary(plan, own))
+            book.wb.close()
+        _write_csv(plan, table, regions, paths["csv"])
     return paths
+
+
+@contextmanager
+def _beside(write: Callable[..., None], *args: Any, fork: bool) -> Iterator[None]:
+    """``write(*args)`` done by the end of the block: in a forked child while the block runs
+    (``fork``, on a machine of several cores), else after it, here. If the child fails, the
+    writing is done again here, so its error is raised where it would have been. The child
+    shares this process's pages and copies those it touches (≈ 85 MB for 220,000 rows)."""
+    pid = _fork(write, args) if fork and (os.cpu_count() or 1) > 1 else None
+    try:
+        yield
+    finally:
+        done = pid is not None and _join(pid)
+        if pid is not None:
+            gc.unfreeze()
+    if not done:
+        write(*args)
+
+
+def _fork(write: Callable[..., None], args: tuple[Any, ...]) -> int | None:
+    if not hasattr(os, "fork"):
+        return None
+    # the collector of either process would write in every page of the rows it walks, copying
+    # them all: what exists now is left out of its walks until the child is done
+    gc.freeze()
+    try:
+        pid = os.fork()
+    except OSError:  # no process to be had (memory, limits): written here instead
+        gc.unfreeze()
+        return None
+    if pid == 0:  # the child: write, then leave at once (no atexit, no buffers flushed twice)
+        code = 1
+        try:
+            write(*args)
+            code = 0
+        finally:
+            os._exit(code)
+    return pid
+
+
+def _join(pid: int) -> bool:
+    """Wait for a child of _fork; whether it succeeded."""
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
 
 
 def _as_table(rows: list[StatRow] | StatTable) -> StatTable:

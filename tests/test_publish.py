@@ -351,6 +351,35 @@ def test_csv_and_json_are_what_the_writers_write_row_by_row(ctx, tmp_path, monke
     assert Path(paths["json"]).read_bytes() == _json_row_by_row(mixed)
 
 
+def test_a_big_tables_json_is_written_by_a_forked_child_or_again_here(ctx, tmp_path,
+                                                                      monkeypatch):
+    """From fork_rows rows a child writes the JSON beside the workbook and CSV; if it fails,
+    the parent writes it itself, so the file is there and right either way."""
+    plan = _plan_of(ctx, 3)
+    regions = load_regions(ctx.settings.include_dir / "regions")
+    rows = [_row(plan.region_code, plan_code=plan.code, indicator_code=ind.code, value=k / 3)
+            for k, ind in enumerate(plan.indicators)]
+    joined: list[bool] = []
+    join = publish._join
+    monkeypatch.setattr(publish, "_join", lambda pid: joined.append(join(pid)) or joined[-1])
+    paths = publish.write_statistics(plan, 2025, rows, regions, tmp_path / "forked",
+                                     fork_rows=len(rows))
+    assert joined == [True] and Path(paths["json"]).read_bytes() == _json_row_by_row(rows)
+
+    parent, write = os.getpid(), publish._write_rows_json
+
+    def fails_in_the_child(*args: Any) -> None:
+        if os.getpid() != parent:
+            raise OSError("disk full")
+        write(*args)
+
+    monkeypatch.setattr(publish, "_write_rows_json", fails_in_the_child)
+    paths = publish.write_statistics(plan, 2025, rows, regions, tmp_path / "again",
+                                     fork_rows=len(rows))
+    assert joined == [True, False] and Path(paths["json"]).read_bytes() == _json_row_by_row(rows)
+    assert not list((tmp_path / "again").glob("*.part"))
+
+
 def test_published_files_of_a_warehouse_table_are_its_rows_written_row_by_row(ctx,
                                                                                make_workbook):
     """rollup.read_table's tuples give the files its StatRows (rollup.read) would give."""

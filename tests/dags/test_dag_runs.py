@@ -26,6 +26,7 @@ def airflow_env(tmp_path_factory):
         "PLANSTATS_STABLE_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
         "GX_ANALYTICS_ENABLED": "False",
+        "PLANSTATS_PUBLISH_FORK_ROWS": "1",  # every JSON by a forked child, as big plans' are
     }
     for name in ("PLANSTATS_WAREHOUSE_URL", "PLANSTATS_INCLUDE_DIR", "PLANSTATS_INBOX"):
         env.pop(name, None)
