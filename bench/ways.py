@@ -349,6 +349,7 @@ def pipeline_way(paths: list[Path], ctx: Any) -> dict[str, int]:
 # as "checks" holds "frames" and "gx", so the latter are taken out of it afterwards
 STAGE_CALLS = (
     ("read", "planstats.pipeline", "_read"),
+    ("read", "planstats.intake.ahead", "_receive"),  # waiting for the helper's files
     ("structure", "planstats.pipeline", "_prepare"),
     ("structure", "planstats.pipeline", "_histories"),
     ("checks", "planstats.validate", "check_values"),

@@ -29,6 +29,7 @@ from sqlalchemy import Connection
 from planstats import clock, gxkit, load, publish, quality, review, rollup, templates, validate
 from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
+from planstats.intake.ahead import read_in_order
 from planstats.progress import Progress
 from planstats.regions import RegionTree, regions_from
 from planstats.settings import Settings
@@ -340,10 +341,9 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     names = paths if paths is not None else scan_inbox(ctx)
     bar = Progress("ingest", len(names))
     snapshot = _Snapshot.read(ctx.warehouse)
-    for name in names:
-        try:
-            sub = _read(Path(name), ctx, limits)
-        except FileNotFoundError:  # gone before it could be read: nothing to report to anyone
+    helper = 0 < ctx.settings.read_fork_files <= len(names)
+    for sub in read_in_order([Path(n) for n in names], lambda p: _read(p, ctx, limits), helper):
+        if sub is None:  # gone before it could be read: nothing to report to anyone
             bar.advance()
             continue
         bar.advance(values=len(sub.rows))

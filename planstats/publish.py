@@ -18,7 +18,7 @@ from operator import add, lt, mul
 from pathlib import Path
 from typing import Any
 
-from planstats import celltext, clock
+from planstats import celltext, clock, forked
 from planstats.catalog import Catalog, Indicator, Plan
 from planstats.quality import METHOD_LABELS, QualityRow
 from planstats.regions import RegionTree
@@ -426,7 +426,12 @@ def _beside(write: Callable[..., None], *args: Any, fork: bool) -> Iterator[None
     (``fork``, on a machine of several cores), else after it, here. If the child fails, the
     writing is done again here, so its error is raised where it would have been. The child
     shares this process's pages and copies those it touches (≈ 85 MB for 220,000 rows)."""
-    pid = _fork(write, args) if fork and (os.cpu_count() or 1) > 1 else None
+    pid = None
+    if fork:
+        gc.freeze()
+        pid = forked.start(lambda: write(*args))
+        if pid is None:
+            gc.unfreeze()
     try:
         yield
     finally:
@@ -437,30 +442,9 @@ def _beside(write: Callable[..., None], *args: Any, fork: bool) -> Iterator[None
         write(*args)
 
 
-def _fork(write: Callable[..., None], args: tuple[Any, ...]) -> int | None:
-    if not hasattr(os, "fork"):
-        return None
-    # the collector of either process would write in every page of the rows it walks, copying
-    # them all: what exists now is left out of its walks until the child is done
-    gc.freeze()
-    try:
-        pid = os.fork()
-    except OSError:  # no process to be had (memory, limits): written here instead
-        gc.unfreeze()
-        return None
-    if pid == 0:  # the child: write, then leave at once (no atexit, no buffers flushed twice)
-        code = 1
-        try:
-            write(*args)
-            code = 0
-        finally:
-            os._exit(code)
-    return pid
-
-
 def _join(pid: int) -> bool:
-    """Wait for a child of _fork; whether it succeeded."""
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    """Wait for the JSON's writer (the bench times this wait as the JSON's)."""
+    return forked.succeeded(pid)
 
 
 def _as_table(rows: list[StatRow] | StatTable) -> StatTable:
