@@ -25,7 +25,8 @@ def read_in_order(paths: Sequence[Path], read: Read, helper: bool) -> Iterator[S
     ``helper`` (and a machine of several cores): the files at odd positions are read by a
     forked child. If it dies, or the pipe breaks, the files it did not send are read here, so
     a batch gets the same submissions either way. The child only reads files: moving them,
-    the warehouse and the reports stay with this process.
+    the warehouse and the reports stay with this process. pipeline.ingest calls it with the
+    objects of the batch's start frozen (``gc.freeze``), as forked.start asks.
     """
     stream, pid = _start(paths[1::2], read) if helper and len(paths) > 1 else (None, None)
     try:
