@@ -341,8 +341,8 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     names = paths if paths is not None else scan_inbox(ctx)
     bar = Progress("ingest", len(names))
     snapshot = _Snapshot.read(ctx.warehouse)
-    helper = 0 < ctx.settings.read_fork_files <= len(names)
-    for sub in read_in_order([Path(n) for n in names], lambda p: _read(p, ctx, limits), helper):
+    for sub in read_in_order([Path(n) for n in names], lambda p: _read(p, ctx, limits),
+                             ctx.settings.read_fork_workbooks):
         if sub is None:  # gone before it could be read: nothing to report to anyone
             bar.advance()
             continue

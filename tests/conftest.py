@@ -25,8 +25,8 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = tmp_path / "data"
     monkeypatch.setenv("PLANSTATS_DATA_DIR", str(data))
     monkeypatch.setenv("PLANSTATS_STABLE_SECONDS", "0")
-    # every ingest of two files or more has its odd files read by the forked helper
-    monkeypatch.setenv("PLANSTATS_READ_FORK_FILES", "2")
+    # every ingest of two workbooks or more has every other one read by the forked helper
+    monkeypatch.setenv("PLANSTATS_READ_FORK_WORKBOOKS", "2")
     for name in ("WAREHOUSE_URL", "INBOX", "ARCHIVE", "QUARANTINE", "REPORTS", "PUBLISH",
                  "GX_DIR", "INCLUDE_DIR", "OUTBOX"):
         monkeypatch.delenv(f"PLANSTATS_{name}", raising=False)

@@ -9,13 +9,19 @@ ENYANG = "511903"
 
 
 def _files(ctx, make_workbook):
+    """A CSV (read here), then six workbooks: the helper reads broken.xlsx, gone.xlsx (listed,
+    then gone before it was read) and 2024.xlsx."""
     folder = ctx.settings.inbox / ENYANG
     paths = [make_workbook(folder / f"{year}.xlsx", year=year) for year in (2021, 2022, 2023)]
     (folder / "broken.xlsx").write_bytes(b"PK\x03\x04broken")
     paths.insert(1, folder / "broken.xlsx")
-    paths.insert(3, folder / "gone.xlsx")  # listed, then gone before it was read
-    make_workbook(folder / "2024.xlsx", year=2024, overrides={"ZB0001": ("x", None, None)})
-    return [*paths, folder / "2024.xlsx"]
+    paths.insert(3, folder / "gone.xlsx")
+    paths.append(make_workbook(folder / "2024.xlsx", year=2024,
+                               overrides={"ZB0001": ("x", None, None)}))
+    csv = folder / "2025.csv"
+    csv.write_text("行政区划代码,统计年度,指标代码,本年值,分子,分母,说明\n"
+                   f"{ENYANG},2025,ZB0001,95,19,20,\n", encoding="utf-8")
+    return [csv, *paths]
 
 
 def _reader(die_after: int | None = None):
@@ -41,18 +47,21 @@ def _facts(sub):
 
 def test_the_helpers_files_come_back_in_order_as_if_read_here(ctx, make_workbook):
     paths = _files(ctx, make_workbook)
-    here = list(read_in_order(paths, _reader(), helper=False))
-    both = list(read_in_order(paths, _reader(), helper=True))
+    here = list(read_in_order(paths, _reader(), min_workbooks=0))
+    both = list(read_in_order(paths, _reader(), min_workbooks=6))
     assert [_facts(s) for s in both] == [_facts(s) for s in here]
-    assert here[3] is None and here[1].fatal and here[5].issues and not here[0].issues
+    assert here[4] is None and here[2].fatal and here[6].issues and not here[1].issues
+    assert here[0].kind == "csv" and here[0].rows
     pids = [s and s.info["pid"] for s in both]
-    assert pids[0::2] == [str(os.getpid())] * 3
-    assert None not in (pids[1], pids[5]) and str(os.getpid()) not in (pids[1], pids[5])
+    assert [pids[i] for i in (0, 1, 3, 5)] == [str(os.getpid())] * 4
+    assert None not in (pids[2], pids[6]) and str(os.getpid()) not in (pids[2], pids[6])
+    fewer = list(read_in_order(paths, _reader(), min_workbooks=7))
+    assert {s.info["pid"] for s in fewer if s} == {str(os.getpid())}
 
 
 def test_files_a_dead_helper_did_not_send_are_read_here(ctx, make_workbook):
     paths = _files(ctx, make_workbook)
-    here = list(read_in_order(paths, _reader(), helper=False))
-    both = list(read_in_order(paths, _reader(die_after=2), helper=True))
+    here = list(read_in_order(paths, _reader(), min_workbooks=0))
+    both = list(read_in_order(paths, _reader(die_after=2), min_workbooks=2))
     assert [_facts(s) for s in both] == [_facts(s) for s in here]
-    assert both[1].info["pid"] != str(os.getpid()) and both[5].info["pid"] == str(os.getpid())
+    assert both[2].info["pid"] != str(os.getpid()) and both[6].info["pid"] == str(os.getpid())

@@ -1,5 +1,5 @@
-"""A batch's files read on two cores: a forked helper reads every other file and sends each
-submission back through a pipe while this process reads the rest, all yielded in order."""
+"""A batch's files read on two cores: a forked helper reads every other workbook and sends
+each submission back through a pipe while this process reads the rest, all yielded in order."""
 
 from __future__ import annotations
 
@@ -12,26 +12,30 @@ from pathlib import Path
 from typing import IO, Any
 
 from planstats import forked
-from planstats.intake.model import Submission
+from planstats.intake.model import WORKBOOK_KINDS, Submission
 
 Read = Callable[[Path], Submission]
-PIPE_BYTES = 1 << 20  # how far ahead the helper may read: about 80 province files
+PIPE_BYTES = 1 << 20  # how far ahead the helper may read: about 80 province workbooks
 _ENDED = object()
 
 
-def read_in_order(paths: Sequence[Path], read: Read, helper: bool) -> Iterator[Submission | None]:
+def read_in_order(paths: Sequence[Path], read: Read,
+                  min_workbooks: int) -> Iterator[Submission | None]:
     """Each path's submission in order (None: the file was gone before it was read).
 
-    ``helper`` (and a machine of several cores): the files at odd positions are read by a
-    forked child. If it dies, or the pipe breaks, the files it did not send are read here, so
-    a batch gets the same submissions either way. The child only reads files: moving them,
-    the warehouse and the reports stay with this process. pipeline.ingest calls it with the
-    objects of the batch's start frozen (``gc.freeze``), as forked.start asks.
+    From ``min_workbooks`` workbooks (0: never), on a machine of several cores, every other
+    workbook is read by a forked child. CSV files are read here: unpickling their rows costs
+    about what reading them does. If the child dies, or the pipe breaks, the files it did not
+    send are read here, so a batch gets the same submissions either way. The child only reads
+    files: moving them, the warehouse and the reports stay with this process. pipeline.ingest
+    calls it with the objects of the batch's start frozen (``gc.freeze``), as forked.start asks.
     """
-    stream, pid = _start(paths[1::2], read) if helper and len(paths) > 1 else (None, None)
+    books = [i for i, p in enumerate(paths) if p.suffix.lower().lstrip(".") in WORKBOOK_KINDS]
+    theirs = set(books[1::2]) if 0 < min_workbooks <= len(books) else set()
+    stream, pid = _start([paths[i] for i in sorted(theirs)], read) if theirs else (None, None)
     try:
         for index, path in enumerate(paths):
-            if stream is not None and index % 2:
+            if stream is not None and index in theirs:
                 got = _receive(stream)
                 if got is not _ENDED:
                     yield got

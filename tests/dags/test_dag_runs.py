@@ -27,7 +27,7 @@ def airflow_env(tmp_path_factory):
         "PYTHONPATH": str(ROOT),
         "GX_ANALYTICS_ENABLED": "False",
         "PLANSTATS_PUBLISH_FORK_ROWS": "1",  # every JSON by a forked child, as big plans' are
-        "PLANSTATS_READ_FORK_FILES": "2",  # a forked helper reads, as a big batch's does
+        "PLANSTATS_READ_FORK_WORKBOOKS": "2",  # a forked helper reads, as in a big batch
     }
     for name in ("PLANSTATS_WAREHOUSE_URL", "PLANSTATS_INCLUDE_DIR", "PLANSTATS_INBOX"):
         env.pop(name, None)

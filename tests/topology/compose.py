@@ -48,8 +48,8 @@ TEST_TUNING = {
     "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "15",
     "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-    # the test's batches are a few files: read by a forked helper under Celery, as big ones are
-    "PLANSTATS_READ_FORK_FILES": "2",
+    # the test's batches are a few workbooks: read by a forked helper under Celery, as big ones
+    "PLANSTATS_READ_FORK_WORKBOOKS": "2",
 }
 _VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
