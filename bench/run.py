@@ -33,7 +33,8 @@ STAGES = ("read", "structure", "frames", "gx", "issues", "load", "reports", "rol
           "other")
 PUBLISH_LABELS = {"publish.read": "reading rows, completeness, trend and quality",
                   "publish.xlsx": "workbooks", "publish.csv": "CSV",
-                  "publish.json": "JSON (a big table's: waiting for its forked writer)"}
+                  "publish.json": "JSON (or, for a big table, waiting for its forked writer)",
+                  "publish.wait": "waiting for the largest plan's files (written by a child)"}
 SIZES = (round(gen.COMMUNITIES / 100), round(gen.COMMUNITIES / 10), gen.COMMUNITIES)
 
 
@@ -84,7 +85,7 @@ def run_worker(way: str, case: gen.Case, plan: Plan, env: dict[str, str],
         cmd += ["--limit-files", str(plan.naive_files)]
     out, err = work / "stdout.json", work / "stderr.log"
     began = time.perf_counter()
-    hwm = 0.0
+    hwm = tree = 0.0
     with out.open("w") as stdout, err.open("w") as stderr:
         proc = subprocess.Popen(cmd, stdout=stdout, stderr=stderr, env=env, cwd=PROJECT)
         timed_out = False
@@ -93,6 +94,7 @@ def run_worker(way: str, case: gen.Case, plan: Plan, env: dict[str, str],
             if pid:
                 break
             hwm = max(hwm, vm_hwm_mb(proc.pid))
+            tree = max(tree, tree_pss_mb(proc.pid))
             if time.perf_counter() - began > timeout:
                 proc.kill()
                 _, status, usage = os.wait4(proc.pid, 0)
@@ -105,6 +107,7 @@ def run_worker(way: str, case: gen.Case, plan: Plan, env: dict[str, str],
     firsts = [i for i, e in enumerate(events) if e["event"] == "first"]
     result: dict[str, Any] = {
         "way": way, "timed_out": timed_out, "peak_rss_mb": round(hwm, 1),
+        "peak_tree_pss_mb": round(tree, 1),
         "progress": events[firsts[0] + 1:] if firsts else [],
         # wait4's ru_maxrss counts the parent's pages the child held between fork and exec
         "ru_maxrss_mb": round(usage.ru_maxrss / 1024, 1),
@@ -130,12 +133,29 @@ def vm_hwm_mb(pid: int | str) -> float:
     return int(line.split()[1]) / 1024
 
 
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process and its descendants (its forked helpers and
+    workers), MB: the memory they use together, shared pages counted once; 0 when gone."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += next((int(x.split()[1]) for x in rollup.splitlines() if x.startswith("Pss:")),
+                      0)
+        todo += map(int, children)
+    return total / 1024
+
+
 def _summary(result: dict[str, Any]) -> str:
     if result["timed_out"]:
         return f"killed after {result['wall_s']} s, peak {result['peak_rss_mb']} MB"
     times = ", ".join(f"{t:.2f}" for t in result["times"])
     return f"{times} s on {result['files']}/{result['total_files']} files, " \
-           f"peak {result['peak_rss_mb']} MB"
+           f"peak {result['peak_rss_mb']} MB (with its helpers {result['peak_tree_pss_mb']} MB PSS)"
 
 
 def median_total(result: dict[str, Any]) -> float | None:
@@ -209,6 +229,7 @@ def run_case(case: gen.Case, plan: Plan, env: dict[str, str],
         "naive_rules_s": _round(median_total(ways["naive-rules"])),
         "stages_s": median_stages(pipe),
         "peak_rss_mb": pipe["peak_rss_mb"],
+        "peak_tree_pss_mb": pipe.get("peak_tree_pss_mb", 0.0),
         "peak_rss_mb_by_way": {w: r["peak_rss_mb"] for w, r in ways.items()},
         "runs": {w: len(r.get("times", [])) for w, r in ways.items()},
         "naive_files_timed": ways["naive"].get("files"),
@@ -250,9 +271,10 @@ def targets(cases: list[dict[str, Any]]) -> dict[str, Any]:
         took = biggest["pipeline_s"]
         out["community_8266_seconds"] = {"ratio": took, "unit": " s", "target": "<= 60 s",
                                          "met": took is not None and took <= 60}
-        out["community_8266_peak_rss_mb"] = {"ratio": biggest["peak_rss_mb"], "unit": " MB",
-                                             "target": "<= 600 MB",
-                                             "met": biggest["peak_rss_mb"] <= 600}
+        # the worker's peak RSS, or its helpers' and its own PSS together when that is more
+        memory = max(biggest["peak_rss_mb"], biggest["peak_tree_pss_mb"])
+        out["community_8266_peak_rss_mb"] = {"ratio": memory, "unit": " MB",
+                                             "target": "<= 600 MB", "met": memory <= 600}
     steps = [linear_step(small, big) for small, big in itertools.pairwise(community)]
     if steps:
         out["community_linear"] = {"target": "10x data <= 11x time; peak RSS bounded "
@@ -327,6 +349,9 @@ def markdown(results: dict[str, Any]) -> str:
     rss = ["{} {}".format(c["name"], " / ".join(f"{c['peak_rss_mb_by_way'][w]:.0f}"
                                                  for w in WAYS_SHOWN))
            for c in results["cases"]]
+    lines += ["", "Peak memory of the pipeline with its forked helpers and GX worker (the sum of "
+              "their PSS, sampled every 0.2 s), MB: " + "; ".join(
+                  f"{c['name']} {c['peak_tree_pss_mb']:.0f}" for c in results["cases"]) + "."]
     lines += ["", "Peak RSS of every way, MB (floor / checked / pipeline / naive / naive with "
               "the project's rules): "
               + "; ".join(rss)
@@ -341,7 +366,7 @@ def markdown(results: dict[str, Any]) -> str:
                       + "."]
             if "publish.xlsx" in stages:
                 lines[-1] += (" Of publish: " + ", ".join(
-                    f"{PUBLISH_LABELS[k]} {stages[k]:.2f} s" for k in PUBLISH_LABELS) + ".")
+                    f"{PUBLISH_LABELS[k]} {stages.get(k, 0):.2f} s" for k in PUBLISH_LABELS) + ".")
     cold = results["cold_start"]
     province = next((c for c in results["cases"] if c["name"].startswith("province")), None)
     lines += ["", f"Cold start (medians): interpreter {cold['python_s']} s, "

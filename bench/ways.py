@@ -336,37 +336,38 @@ def pipeline_way(paths: list[Path], ctx: Any) -> dict[str, int]:
         for item in pipeline.ingest(batch, ctx):
             outcomes[item["status"]] += 1
         progress("ingest", year=year, files=len(batch), s=round(time.perf_counter() - start, 2))
-        for plan in pipeline.plans_of_year(year, ctx):
-            start = time.perf_counter()
-            pipeline.run_rollup(plan, year, ctx)
-            pipeline.publish_statistics(plan, year, ctx=ctx)
-            progress("rollup+publish", year=year, plan=plan,
-                     s=round(time.perf_counter() - start, 2))
+        start = time.perf_counter()
+        plans = pipeline.publish_year(year, ctx)
+        progress("rollup+publish", year=year, plans=len(plans),
+                 s=round(time.perf_counter() - start, 2))
     return dict(outcomes)
 
 
-# (stage, module, function): each call of the function counts to the stage; stages nest only
-# as "checks" holds "frames" and "gx", so the latter are taken out of it afterwards
+# (stage, module, function): the time spent in a call counts to its stage, less the time of the
+# stage calls made inside it (the innermost stage counts, as a profiler's self time does)
 STAGE_CALLS = (
     ("read", "planstats.pipeline", "_read"),
     ("read", "planstats.intake.ahead", "_receive"),  # waiting for the helper's files
     ("structure", "planstats.pipeline", "_prepare"),
     ("structure", "planstats.pipeline", "_histories"),
-    ("checks", "planstats.validate", "check_values"),
+    ("issues", "planstats.validate", "check_values"),  # what frames and GX leave of it
     ("frames", "planstats.validate", "frames"),
     ("frames", "planstats.validate", "check_rows"),
-    ("gx", "planstats.gxkit", "run_suites"),
+    ("gx", "planstats.gxkit", "run_suites"),  # or waiting for its forked run
     ("load", "planstats.load", "load_submission"),
     ("reports", "planstats.publish", "write_submission_report"),
     ("reports", "planstats.annotate", "write_annotated"),
     ("reports", "planstats.pipeline", "write_review_index"),
     ("rollup", "planstats.pipeline", "run_rollup"),
-    ("publish", "planstats.pipeline", "publish_statistics"),
-    # inside publish: its files (the workbook is the rest once CSV and JSON are taken out)
-    ("publish.files", "planstats.publish", "write_statistics"),
-    ("publish.csv", "planstats.publish", "_write_csv"),
+    # publish: reading the roll-up, completeness, trend and quality; then each file; waiting
+    # for the largest plan's files written by a child of publish_year
+    ("publish.wait", "planstats.pipeline", "publish_year"),
+    ("publish.read", "planstats.pipeline", "publish_statistics"),
+    ("publish.read", "planstats.pipeline", "_Publication.read"),
+    ("publish.json", "planstats.publish", "write_statistics"),  # or waiting for its writer
     ("publish.json", "planstats.publish", "_write_rows_json"),
-    ("publish.json", "planstats.publish", "_join"),  # waiting for its forked writer
+    ("publish.xlsx", "planstats.publish", "_write_workbook"),
+    ("publish.csv", "planstats.publish", "_write_csv"),
 )
 
 
@@ -376,40 +377,48 @@ class StageClock:
     def __init__(self) -> None:
         self.seconds: Counter[str] = Counter()
         self._saved: list[tuple[Any, str, Any]] = []
+        self._inner: list[float] = []  # per open stage call: seconds of the stage calls inside
 
     def __enter__(self) -> StageClock:
         import importlib
 
         for stage, module_name, name in STAGE_CALLS:
-            module = importlib.import_module(module_name)
-            original = getattr(module, name)
-            self._saved.append((module, name, original))
-            setattr(module, name, self._timed(stage, original))
+            owner = importlib.import_module(module_name)
+            *path, name = name.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            original = owner.__dict__[name]
+            self._saved.append((owner, name, original))
+            if isinstance(original, classmethod):
+                setattr(owner, name, classmethod(self._timed(stage, original.__func__)))
+            else:
+                setattr(owner, name, self._timed(stage, original))
         return self
 
     def _timed(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             began = time.perf_counter()
+            self._inner.append(0.0)
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.seconds[stage] += time.perf_counter() - began
+                spent = time.perf_counter() - began
+                self.seconds[stage] += spent - self._inner.pop()
+                if self._inner:
+                    self._inner[-1] += spent
         return wrapper
 
     def __exit__(self, *exc: object) -> None:
-        for module, name, original in reversed(self._saved):
-            setattr(module, name, original)
+        for owner, name, original in reversed(self._saved):
+            setattr(owner, name, original)
 
     def stages(self, total: float) -> dict[str, float]:
-        """Seconds per stage (summing to ``total`` with "other"), then publish's steps
-        ("publish.*": reading the roll-up, completeness, trend and quality; each file)."""
-        out = dict(self.seconds)
-        files = out.pop("publish.files", 0.0)
-        steps = {"publish.read": out.get("publish", 0.0) - files,
-                 "publish.csv": out.pop("publish.csv", 0.0),
-                 "publish.json": out.pop("publish.json", 0.0)}
-        steps["publish.xlsx"] = files - steps["publish.csv"] - steps["publish.json"]
-        out["issues"] = out.pop("checks", 0.0) - out.get("frames", 0.0) - out.get("gx", 0.0)
+        """Seconds per stage (summing to ``total`` with "other"); publish is the sum of its
+        steps ("publish.*": reading the roll-up, completeness, trend and quality; each file;
+        the wait for a child's files)."""
+        out = {k: v for k, v in self.seconds.items() if not k.startswith("publish.")}
+        steps = {k: v for k, v in self.seconds.items() if k.startswith("publish.")}
+        out["publish"] = sum(steps.values())
         out["other"] = total - sum(out.values())
         return {k: round(v, 3) for k, v in {**out, **steps}.items()}
 

@@ -127,6 +127,22 @@ def cmd_rollup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """The yearly DAG's work without a scheduler: every plan's roll-up, files and dashboard."""
+    ctx = pipeline.context()
+    written = pipeline.publish_year(args.year, ctx, args.basis)
+    page = pipeline.publish_dashboard(args.year, ctx, args.basis) if written else None
+    if args.json:
+        _print_json({"year": args.year, "plans": written, "html": page})
+    elif not written:
+        print(f"{args.year} 年没有在规划期内的规划")
+    else:
+        for code, paths in written.items():
+            print(f"{code} {args.year}: " + "，".join(paths.values()))
+        print(f"年度统计一览：{page}")
+    return 0
+
+
 def cmd_quality(args: argparse.Namespace) -> int:
     import csv
 
@@ -296,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
                    "(the published ones are not touched): 2025-03-01 (end of that day), "
                    "2025-03-01T12:00 (Beijing time) or with an offset, 2025-03-01T04:00Z")
     p.set_defaults(func=cmd_rollup)
+
+    p = sub.add_parser("publish", help="roll up and publish every plan in period for a year "
+                       "(the yearly DAG's work) into the publish folder")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--basis", default="accepted", choices=BASES)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("quality", help="values far from their peers or their past, for review")
     p.add_argument("--year", type=int, required=True)

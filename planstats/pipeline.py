@@ -15,19 +15,31 @@ import logging
 import os
 import shutil
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
+from itertools import count
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection
 
-from planstats import clock, gxkit, load, publish, quality, review, rollup, templates, validate
-from planstats.catalog import Catalog, catalog_from
+from planstats import (
+    clock,
+    forked,
+    gxkit,
+    load,
+    publish,
+    quality,
+    review,
+    rollup,
+    templates,
+    validate,
+)
+from planstats.catalog import Catalog, Plan, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.intake.ahead import read_in_order
 from planstats.progress import Progress
@@ -184,6 +196,7 @@ def _receipts(folder: Path, create: bool = True) -> Path | None:
 # checking, in the same time; 35,000 saved 1.1 s of its 58 s but a worker's third run of the
 # case peaked at 592 MB (bench target 600).
 CHUNK_VALUES = 25_000
+_END = object()  # no file left to read
 
 
 def _read(path: Path, ctx: Context, limits: Limits) -> Submission:
@@ -255,10 +268,11 @@ def _histories(chunk: list[validate.Checked], wh: Warehouse) -> None:
 
 
 def _check_values(checked: list[validate.Checked], ctx: Context, gx_project: Path | None,
-                  prune: bool = True) -> list[validate.Checked]:
+                  prune: bool = True,
+                  beside: forked.Beside[Any] | None = None) -> list[validate.Checked]:
     with gx_lock(gx_project):
         validate.check_values(checked, ctx.catalog, ctx.settings.expectations_dir, gx_project,
-                              prune)
+                              prune, beside)
     return checked
 
 
@@ -313,15 +327,22 @@ def _destination(ctx: Context, item: validate.Checked) -> Path:
     return root / year / (sub.folder or "unknown-region") / f"{_stamp()}_{sub.path.name}"
 
 
+_batches = [0]  # batches under way in this process: only the outermost freezes and unfreezes
+
+
 @contextmanager
 def _batch() -> Iterator[None]:
     """A batch's run with what lived before it (modules, catalog, GX) frozen out of the garbage
     collector: a full collection then scans the batch's objects only (it took 0.2 s each)."""
-    gc.freeze()
+    if not _batches[0]:
+        gc.freeze()
+    _batches[0] += 1
     try:
         yield
     finally:
-        gc.unfreeze()
+        _batches[0] -= 1
+        if not _batches[0]:
+            gc.unfreeze()
 
 
 @_batch()
@@ -341,20 +362,38 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     names = paths if paths is not None else scan_inbox(ctx)
     bar = Progress("ingest", len(names))
     snapshot = _Snapshot.read(ctx.warehouse)
-    for sub in read_in_order([Path(n) for n in names], lambda p: _read(p, ctx, limits),
-                             ctx.settings.read_fork_workbooks):
-        if sub is None:  # gone before it could be read: nothing to report to anyone
-            bar.advance()
-            continue
-        bar.advance(values=len(sub.rows))
-        if _known(sub, ctx, outcomes, snapshot):
-            continue
-        chunk.append(_prepare(sub, ctx, ctx.warehouse, snapshot, history=False))
-        values += len(sub.rows)
-        if values >= CHUNK_VALUES:
-            years |= _timed_chunk(chunk, ctx, outcomes, bar, snapshot)
-            chunk, values = [], 0
-            snapshot = _Snapshot.read(ctx.warehouse)
+    files = read_in_order([Path(n) for n in names], lambda p: _read(p, ctx, limits),
+                          ctx.settings.read_fork_workbooks)
+    ahead: deque[Submission | None] = deque()
+
+    def read_ahead() -> None:
+        """The next chunk's files read while this chunk's expectations run in a child. Only
+        read: they are compared with the warehouse once this chunk is loaded."""
+        size = 0
+        while size < CHUNK_VALUES and (sub := next(files, _END)) is not _END:
+            ahead.append(sub)
+            size += len(sub.rows) if sub else 0
+
+    # GX on the second core: forked once, at the first chunk with files left to read after it
+    with forked.Worker(ctx.settings.gx_fork) as gx_worker:
+        for taken in count(1):
+            sub = ahead.popleft() if ahead else next(files, _END)
+            if sub is _END:
+                break
+            if sub is None:  # gone before it could be read: nothing to report to anyone
+                bar.advance()
+                continue
+            bar.advance(values=len(sub.rows))
+            if _known(sub, ctx, outcomes, snapshot):
+                continue
+            chunk.append(_prepare(sub, ctx, ctx.warehouse, snapshot, history=False))
+            values += len(sub.rows)
+            if values >= CHUNK_VALUES:
+                more = taken + len(ahead) < len(names)
+                beside = partial(gx_worker.run, meanwhile=read_ahead) if more else None
+                years |= _timed_chunk(chunk, ctx, outcomes, bar, snapshot, beside)
+                chunk, values = [], 0
+                snapshot = _Snapshot.read(ctx.warehouse)
     if chunk:
         years |= _timed_chunk(chunk, ctx, outcomes, bar, snapshot)
     if years:  # the old GX results once per ingest (≈ 10 ms a listing), not per chunk
@@ -369,9 +408,10 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
 
 
 def _timed_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict[str, Any]],
-                 bar: Progress, snapshot: _Snapshot) -> set[int]:
+                 bar: Progress, snapshot: _Snapshot,
+                 beside: forked.Beside[Any] | None = None) -> set[int]:
     began = time.perf_counter()
-    years = _load_chunk(chunk, ctx, outcomes, snapshot)
+    years = _load_chunk(chunk, ctx, outcomes, snapshot, beside)
     bar.note(f"chunk of {len(chunk)} files ({sum(len(c.submission.rows) for c in chunk):,} "
              f"values) checked and loaded in {time.perf_counter() - began:.1f} s")
     return years
@@ -399,14 +439,15 @@ def _known(sub: Submission, ctx: Context, outcomes: list[dict[str, Any]],
 
 
 def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict[str, Any]],
-                snapshot: _Snapshot) -> set[int]:
-    """Check a chunk's values, then load, report and file each submission; the years touched."""
+                snapshot: _Snapshot, beside: forked.Beside[Any] | None = None) -> set[int]:
+    """Check a chunk's values (GX run by ``beside``, if given), then load, report and file
+    each submission; the years touched."""
     from planstats import annotate
 
     wh = ctx.warehouse
     years: set[int] = set()
     _histories(chunk, wh)
-    for item in _check_values(chunk, ctx, ctx.settings.gx_dir, prune=False):
+    for item in _check_values(chunk, ctx, ctx.settings.gx_dir, False, beside):
         sub = item.submission
         try:
             submission_id, target = load.load_submission(
@@ -566,25 +607,88 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     if as_of is not None and out_dir is None:
         raise ValueError("statistics as of a past time are written only to a folder of your own"
                          " (--out): the published ones stay as they are")
-    plan = ctx.catalog.plan(plan_code)
-    out = out_dir or ctx.settings.publish / str(year)
-    steps = Progress(f"publish {plan_code} {year}", 4, "steps")
-    with _view(ctx, plan_code, year, as_of) as conn:
-        rows = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+    publication = _Publication.read(plan_code, year, out_dir, ctx, basis, as_of)
+    return publication.done(publication.write())
+
+
+@dataclass
+class _Publication:
+    """A plan's statistics as read from the warehouse, to be written as its files."""
+
+    plan: Plan
+    year: int
+    out: Path
+    basis: str
+    as_of: datetime | None
+    ctx: Context
+    rows: rollup.StatTable
+    complete: rollup.Completeness
+    history: dict[str, dict[int, dict[str, Any]]]
+    findings: list[quality.QualityRow]
+    steps: Progress
+
+    @classmethod
+    def read(cls, plan_code: str, year: int, out_dir: Path | None, ctx: Context, basis: str,
+             as_of: datetime | None) -> _Publication:
+        plan = ctx.catalog.plan(plan_code)
+        steps = Progress(f"publish {plan_code} {year}", 4, "steps")
+        with _view(ctx, plan_code, year, as_of) as conn:
+            rows = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
+            steps.advance()
+            steps.note(f"{len(rows):,} statistics rows read")
+            complete = rollup.completeness(ctx.warehouse, plan, year, conn)
+            history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
         steps.advance()
-        steps.note(f"{len(rows):,} statistics rows read")
-        complete = rollup.completeness(ctx.warehouse, plan, year, conn)
-        history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
-    steps.advance()
-    steps.note("completeness and trend read")
-    findings = data_quality(year, plan_code, ctx, as_of=as_of)
-    steps.advance()
-    steps.note(f"{len(findings):,} data-quality findings")
-    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
-                                     as_of, findings, ctx.settings.publish_fork_rows)
-    steps.advance()
-    steps.close(f"workbook, CSV and JSON of {len(rows):,} rows in {out}")
-    return {kind: str(path) for kind, path in paths.items()}
+        steps.note("completeness and trend read")
+        findings = data_quality(year, plan_code, ctx, as_of=as_of)
+        steps.advance()
+        steps.note(f"{len(findings):,} data-quality findings")
+        out = out_dir or ctx.settings.publish / str(year)
+        return cls(plan, year, out, basis, as_of, ctx, rows, complete, history, findings, steps)
+
+    def write(self) -> dict[str, str]:
+        """The files (no warehouse: safe in a forked child)."""
+        settings = self.ctx.settings
+        paths = publish.write_statistics(
+            self.plan, self.year, self.rows, self.ctx.regions, self.out, self.complete,
+            self.history, self.basis, self.as_of, self.findings, settings.publish_fork_rows)
+        return {kind: str(path) for kind, path in paths.items()}
+
+    def done(self, paths: dict[str, str]) -> dict[str, str]:
+        self.steps.advance()
+        self.steps.close(f"workbook, CSV and JSON of {len(self.rows):,} rows in {self.out}")
+        return paths
+
+
+@_batch()
+def publish_year(year: int, ctx: Context | None = None,
+                 basis: str = "accepted") -> dict[str, dict[str, str]]:
+    """Roll up and publish every plan in period for ``year``: the yearly DAG's mapped tasks in
+    one process. The largest plan's files are written by a forked child while this process
+    rolls up and publishes the others (all here, one after the other, on one core)."""
+    ctx = ctx or context()
+    codes = plans_of_year(year, ctx)
+    if not codes:
+        return {}
+    largest, *rest = sorted(codes, key=lambda code: -_size(ctx, code))
+    run_rollup(largest, year, ctx, basis)
+    publication = _Publication.read(largest, year, None, ctx, basis, None)
+    paths: dict[str, dict[str, str]] = {}
+
+    def the_others() -> None:
+        for code in rest:
+            run_rollup(code, year, ctx, basis)
+            paths[code] = publish_statistics(code, year, ctx=ctx, basis=basis)
+
+    paths[largest] = publication.done(forked.beside(publication.write, the_others,
+                                                    fork=bool(rest)))
+    return {code: paths[code] for code in codes}
+
+
+def _size(ctx: Context, plan_code: str) -> int:
+    """Regions (with units below counties) times indicators: the plan's statistics rows."""
+    plan = ctx.catalog.plan(plan_code)
+    return len(ctx.regions.descendants(plan.region_code)) * len(plan.indicators)
 
 
 def data_quality(year: int, plan_code: str | None = None, ctx: Context | None = None,

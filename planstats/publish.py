@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from functools import cache
@@ -406,45 +405,30 @@ def write_statistics(plan: Plan, year: int, rows: list[StatRow], regions: Region
     paths = statistics_paths(plan, year, out_dir, basis)
     table = _as_table(rows)
     by_region = _sheet_rows(plan, table, regions)
-    lines = sum(map(len, by_region.values()))
     own = list(by_region.get(plan.region_code, {}).values())
-    with _beside(_write_rows_json, table, paths["json"], fork=0 < fork_rows <= len(table)):
-        with _aside(paths["xlsx"]) as part, ExitStack() as stack:
-            tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
-                   if lines > STREAM_LINES else None)
-            book = _Book(part, tmp)
-            _statistics_sheets(book, plan, year, by_region, regions, complete, history,
-                               basis_text(basis, as_of), quality, binding_summary(plan, own))
-            book.wb.close()
+
+    def workbook_and_csv() -> None:
+        _write_workbook(plan, year, by_region, regions, complete, history,
+                        basis_text(basis, as_of), quality, own, paths["xlsx"])
         _write_csv(plan, table, regions, paths["csv"])
+
+    forked.beside(lambda: _write_rows_json(table, paths["json"]), workbook_and_csv,
+                  fork=0 < fork_rows <= len(table))
     return paths
 
 
-@contextmanager
-def _beside(write: Callable[..., None], *args: Any, fork: bool) -> Iterator[None]:
-    """``write(*args)`` done by the end of the block: in a forked child while the block runs
-    (``fork``, on a machine of several cores), else after it, here. If the child fails, the
-    writing is done again here, so its error is raised where it would have been. The child
-    shares this process's pages and copies those it touches (≈ 85 MB for 220,000 rows)."""
-    pid = None
-    if fork:
-        gc.freeze()
-        pid = forked.start(lambda: write(*args))
-        if pid is None:
-            gc.unfreeze()
-    try:
-        yield
-    finally:
-        done = pid is not None and _join(pid)
-        if pid is not None:
-            gc.unfreeze()
-    if not done:
-        write(*args)
-
-
-def _join(pid: int) -> bool:
-    """Wait for the JSON's writer (the bench times this wait as the JSON's)."""
-    return forked.succeeded(pid)
+def _write_workbook(plan: Plan, year: int, by_region: dict[str, dict[str, StatRow]],
+                    regions: RegionTree, complete: Completeness | None,
+                    history: dict[str, dict[int, dict[str, Any]]] | None, basis: str,
+                    quality: list[QualityRow] | None, own: list[StatRow], path: Path) -> None:
+    lines = sum(map(len, by_region.values()))
+    with _aside(path) as part, ExitStack() as stack:
+        tmp = (stack.enter_context(tempfile.TemporaryDirectory(prefix="planstats-"))
+               if lines > STREAM_LINES else None)
+        book = _Book(part, tmp)
+        _statistics_sheets(book, plan, year, by_region, regions, complete, history, basis,
+                           quality, binding_summary(plan, own))
+        book.wb.close()
 
 
 def _as_table(rows: list[StatRow] | StatTable) -> StatTable:

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     read_fork_workbooks: int = Field(default=16, ge=0)
     # from this many statistics rows a plan's JSON is written by a forked child (0: never)
     publish_fork_rows: int = Field(default=20_000, ge=0)
+    # a chunk's GX run by a forked worker while the next chunk's files are read (False: here)
+    gx_fork: bool = True
     allow_purge: bool = False  # `planstats purge` is for test warehouses only
     # user → region codes they may decide for (and below); unset: every user who may edit
     reviewer_regions: dict[str, list[Annotated[str, BeforeValidator(str)]]] | None = None

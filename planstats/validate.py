@@ -47,6 +47,7 @@ from planstats.issues import ERROR, WARNING, Issue, status_of
 from planstats.regions import RegionTree
 
 if TYPE_CHECKING:
+    from planstats.forked import Beside
     from planstats.gxkit import Failure
 
 COLUMN_NAMES = {"value": "本年值", "value_frac": "本年值", "ratio_gap": "本年值",
@@ -540,11 +541,14 @@ def _run_name(checked: list[Checked]) -> str:
 
 
 def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Path,
-                 project_dir: Path | None, prune: bool = True) -> None:
+                 project_dir: Path | None, prune: bool = True,
+                 beside: Beside[list[Failure]] | None = None) -> None:
     """Run the suites once over every submission that could be read and attach the issues.
 
     ``project_dir`` None validates in an ephemeral GX context that writes nothing. ``prune``
     False leaves the old results to the caller (an ingest prunes once, not per chunk).
+    ``beside``: where GX runs (``gxkit.run_suites``); not called when nothing is left to
+    check.
     """
     from planstats import gxkit
 
@@ -556,7 +560,7 @@ def check_values(checked: list[Checked], catalog: Catalog, expectations_dir: Pat
     run_name = _run_name(usable)
     failures = expand_checks(gxkit.run_suites(
         check_rows(data.values, data.consistency), [SUITE_VALUES], expectations_dir,
-        project_dir, "values", CHECK_INDEX, run_name))
+        project_dir, "values", CHECK_INDEX, run_name, beside))
     if prune:
         gxkit.prune_results(gxkit.gx_context(project_dir))  # also the in-memory store of dry runs
     _attach(usable, failures, catalog, data)

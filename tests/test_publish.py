@@ -10,7 +10,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from planstats import pipeline, publish
+from planstats import forked, pipeline, publish
 from planstats.publish import _write_rows_json
 from planstats.regions import load_regions
 from planstats.rollup import StatRow
@@ -360,8 +360,14 @@ def test_a_big_tables_json_is_written_by_a_forked_child_or_again_here(ctx, tmp_p
     rows = [_row(plan.region_code, plan_code=plan.code, indicator_code=ind.code, value=k / 3)
             for k, ind in enumerate(plan.indicators)]
     joined: list[bool] = []
-    join = publish._join
-    monkeypatch.setattr(publish, "_join", lambda pid: joined.append(join(pid)) or joined[-1])
+    collect = forked._collect
+
+    def collected(stream: Any, pid: int) -> object:
+        result = collect(stream, pid)
+        joined.append(result is not forked._FAILED)
+        return result
+
+    monkeypatch.setattr(forked, "_collect", collected)
     paths = publish.write_statistics(plan, 2025, rows, regions, tmp_path / "forked",
                                      fork_rows=len(rows))
     assert joined == [True] and Path(paths["json"]).read_bytes() == _json_row_by_row(rows)

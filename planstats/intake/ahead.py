@@ -15,7 +15,6 @@ from planstats import forked
 from planstats.intake.model import WORKBOOK_KINDS, Submission
 
 Read = Callable[[Path], Submission]
-PIPE_BYTES = 1 << 20  # how far ahead the helper may read: about 80 province workbooks
 _ENDED = object()
 
 
@@ -61,7 +60,7 @@ def _start(paths: Sequence[Path], read: Read) -> tuple[IO[bytes] | None, int | N
     fd_in, fd_out = os.pipe()
     # not Linux, or above /proc/sys/fs/pipe-max-size: the default pipe (64 KB) then
     with contextlib.suppress(AttributeError, OSError):
-        fcntl.fcntl(fd_out, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        fcntl.fcntl(fd_out, fcntl.F_SETPIPE_SZ, forked.PIPE_BYTES)  # ≈ 80 province workbooks
 
     def send() -> None:
         os.close(fd_in)
