@@ -64,7 +64,9 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], None], fork: bool = Tr
     Where no child can be had (``fork`` False, one core), or the child failed or died,
     ``work()`` runs here after ``meanwhile()``: the result is the same either way, and an error
     of ``work`` is raised here as it would have been. The objects that exist are frozen
-    (``gc.freeze``) while the child runs, so neither collector copies the other's pages.
+    (``gc.freeze``) while the child runs, so neither collector copies the other's pages; left
+    frozen when the caller had frozen some (a batch's): thawing them here would let this
+    process's collector copy the pages of every object a child of the caller still reads.
     ``work`` must not use a connection this process holds (the child's copy would share it).
     """
     pid, stream = None, None
@@ -76,12 +78,12 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], None], fork: bool = Tr
             with os.fdopen(fd_out, "wb") as out:
                 pickle.dump(work(), out, protocol=pickle.HIGHEST_PROTOCOL)
 
+        thawed = not gc.get_freeze_count()  # else a freeze of the caller's, not ours to undo
         gc.freeze()
         pid = start(send)
         os.close(fd_out)
         if pid is None:
             os.close(fd_in)
-            gc.unfreeze()
         else:
             stream = os.fdopen(fd_in, "rb")
     try:
@@ -92,6 +94,7 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], None], fork: bool = Tr
             stream.close()
             if _running(pid):  # meanwhile() raised: the child's work is not wanted
                 stop(pid)
+        if fork and thawed:
             gc.unfreeze()
     return work() if result is _FAILED else result
 

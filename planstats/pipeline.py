@@ -367,8 +367,8 @@ def ingest(paths: list[str] | None = None, ctx: Context | None = None) -> list[d
     ahead: deque[Submission | None] = deque()
 
     def read_ahead() -> None:
-        """The next chunk's files read while this chunk's expectations run in a child. Only
-        read: they are compared with the warehouse once this chunk is loaded."""
+        """The next chunk's files read while GX checks this chunk in its worker. Only read:
+        they are compared with the warehouse once this chunk is loaded."""
         size = 0
         while size < CHUNK_VALUES and (sub := next(files, _END)) is not _END:
             ahead.append(sub)
