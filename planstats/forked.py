@@ -8,7 +8,7 @@ import gc
 import os
 import pickle
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO, TypeVar
 
 T = TypeVar("T")
@@ -63,40 +63,60 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], None], fork: bool = Tr
 
     Where no child can be had (``fork`` False, one core), or the child failed or died,
     ``work()`` runs here after ``meanwhile()``: the result is the same either way, and an error
-    of ``work`` is raised here as it would have been. The objects that exist are frozen
-    (``gc.freeze``) while the child runs, so neither collector copies the other's pages; left
-    frozen when the caller had frozen some (a batch's): thawing them here would let this
-    process's collector copy the pages of every object a child of the caller still reads.
-    ``work`` must not use a connection this process holds (the child's copy would share it).
+    of ``work`` is raised here as it would have been. The objects that exist are ``frozen``
+    while the child runs. ``work`` must not use a connection this process holds (the child's
+    copy would share it).
     """
     pid, stream = None, None
-    if fork:
-        fd_in, fd_out = os.pipe()
+    with contextlib.ExitStack() as stack:
+        if fork:
+            stack.enter_context(frozen())
+            fd_in, fd_out = os.pipe()
 
-        def send() -> None:
-            os.close(fd_in)
-            with os.fdopen(fd_out, "wb") as out:
-                pickle.dump(work(), out, protocol=pickle.HIGHEST_PROTOCOL)
+            def send() -> None:
+                os.close(fd_in)
+                with os.fdopen(fd_out, "wb") as out:
+                    pickle.dump(work(), out, protocol=pickle.HIGHEST_PROTOCOL)
 
-        thawed = not gc.get_freeze_count()  # else a freeze of the caller's, not ours to undo
-        gc.freeze()
-        pid = start(send)
-        os.close(fd_out)
-        if pid is None:
-            os.close(fd_in)
-        else:
-            stream = os.fdopen(fd_in, "rb")
-    try:
-        meanwhile()
-        result = _collect(stream, pid) if pid is not None else _FAILED
-    finally:
-        if stream is not None:
-            stream.close()
-            if _running(pid):  # meanwhile() raised: the child's work is not wanted
+            pid = start(send)
+            os.close(fd_out)
+            if pid is None:
+                os.close(fd_in)
+            else:
+                stream = stack.enter_context(os.fdopen(fd_in, "rb"))
+        try:
+            meanwhile()
+        except BaseException:
+            if pid is not None:  # the child's work is not wanted
                 stop(pid)
-        if fork and thawed:
-            gc.unfreeze()
+            raise
+        result = _collect(stream, pid) if stream is not None else _FAILED
     return work() if result is _FAILED else result
+
+
+@contextlib.contextmanager
+def frozen() -> Iterator[None]:
+    """The objects that exist now out of the garbage collector's walks (``gc.freeze``) for the
+    block: a collection then scans only what is made later, and walks no page a forked child
+    shares. Nested, only the outermost block thaws: thawing inside one would let the collector
+    copy the pages of every object a child of the outer block still reads."""
+    outermost = not gc.get_freeze_count()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        if outermost:
+            gc.unfreeze()
+
+
+def pipe() -> tuple[int, int]:
+    """(read end, write end) of a pipe whose buffer holds PIPE_BYTES where Linux allows it, so
+    a writer runs further ahead of its reader (the default is 64 KB)."""
+    fd_in, fd_out = os.pipe()
+    # not Linux, or above /proc/sys/fs/pipe-max-size: the default then
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd_out, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    return fd_in, fd_out
 
 
 def _collect(stream: IO[bytes], pid: int) -> object:
@@ -106,16 +126,6 @@ def _collect(stream: IO[bytes], pid: int) -> object:
     except Exception:  # EOFError: it died or failed before sending; a cut pickle
         result = _FAILED
     return result if succeeded(pid) else _FAILED
-
-
-def _running(pid: int | None) -> bool:
-    """Not yet reaped (``_collect`` reaps it; an error in ``meanwhile`` leaves it running)."""
-    if pid is None:
-        return False
-    try:
-        return os.waitpid(pid, os.WNOHANG) == (0, 0)
-    except ChildProcessError:
-        return False
 
 
 class Worker:
@@ -150,10 +160,8 @@ class Worker:
         if self.pid is not None or not self.enabled:
             return self.pid is not None
         self.enabled = False  # one try: a worker that failed is not started again
-        jobs_in, jobs_out = os.pipe()
+        jobs_in, jobs_out = pipe()  # fewer round trips for a big job
         results_in, results_out = os.pipe()
-        with contextlib.suppress(AttributeError, OSError):  # fewer round trips for a big job
-            fcntl.fcntl(jobs_out, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
         def serve() -> None:
             os.close(jobs_out)

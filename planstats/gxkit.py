@@ -71,7 +71,7 @@ def run_suites(df: Any, suite_names: list[str], expectations_dir: Path,
     suites = tuple(_suite_key(expectations_dir, name) for name in suite_names)
     # run_time given explicitly: GX would otherwise try to parse the run name as a date
     run_id = RunIdentifier(run_name=run_name, run_time=dt.datetime.now(dt.UTC))
-    # saved here, not in a child: every later chunk's child then finds it made
+    # saved here: a worker forked after this finds it made, for every chunk it runs
     _checkpoint(project_dir, asset_name, suites, index_columns)
     run = partial(_run, df, suites, project_dir, asset_name, index_columns, run_id)
     return run() if beside is None else beside(run)

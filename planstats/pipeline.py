@@ -7,10 +7,10 @@ county's 预审 folder walks scan_prechecks → precheck: the same checks, nothi
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import fcntl
-import gc
 import logging
 import os
 import shutil
@@ -327,22 +327,10 @@ def _destination(ctx: Context, item: validate.Checked) -> Path:
     return root / year / (sub.folder or "unknown-region") / f"{_stamp()}_{sub.path.name}"
 
 
-_batches = [0]  # batches under way in this process: only the outermost freezes and unfreezes
-
-
-@contextmanager
-def _batch() -> Iterator[None]:
+def _batch() -> contextlib.AbstractContextManager[None]:
     """A batch's run with what lived before it (modules, catalog, GX) frozen out of the garbage
     collector: a full collection then scans the batch's objects only (it took 0.2 s each)."""
-    if not _batches[0]:
-        gc.freeze()
-    _batches[0] += 1
-    try:
-        yield
-    finally:
-        _batches[0] -= 1
-        if not _batches[0]:
-            gc.unfreeze()
+    return forked.frozen()
 
 
 @_batch()
