@@ -13,6 +13,9 @@ from typing import IO, TypeVar
 
 T = TypeVar("T")
 PIPE_BYTES = 1 << 20  # a pipe's buffer where Linux allows it (64 KB by default)
+_helper = False  # this process is a forked child of start
+_beside = False  # a child of beside is running beside this process
+_frozen = 0  # frozen() blocks open
 
 
 def start(work: Callable[[], None]) -> int | None:
@@ -31,7 +34,8 @@ def start(work: Callable[[], None]) -> int | None:
     except OSError:
         return None
     if pid == 0:
-        code = 1
+        global _helper
+        _helper, code = True, 1
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the parent's task handler
             work()
@@ -61,15 +65,18 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], None], fork: bool = Tr
     """``work()`` in a forked child while ``meanwhile()`` runs here; work's result, sent back
     pickled through a pipe.
 
-    Where no child can be had (``fork`` False, one core), or the child failed or died,
+    One child at a time, none from a child: two cores are busy already, and each process more
+    holds its own copy of what it writes (≈ 170 MB for a big plan's JSON). Where no child can
+    be had (``fork`` False, one core, a child already beside), or the child failed or died,
     ``work()`` runs here after ``meanwhile()``: the result is the same either way, and an error
     of ``work`` is raised here as it would have been. The objects that exist are ``frozen``
     while the child runs. ``work`` must not use a connection this process holds (the child's
     copy would share it).
     """
+    global _beside
     pid, stream = None, None
     with contextlib.ExitStack() as stack:
-        if fork:
+        if fork and not (_helper or _beside):
             stack.enter_context(frozen())
             fd_in, fd_out = os.pipe()
 
@@ -84,12 +91,15 @@ def beside(work: Callable[[], T], meanwhile: Callable[[], None], fork: bool = Tr
                 os.close(fd_in)
             else:
                 stream = stack.enter_context(os.fdopen(fd_in, "rb"))
+        outer, _beside = _beside, _beside or pid is not None
         try:
             meanwhile()
         except BaseException:
             if pid is not None:  # the child's work is not wanted
                 stop(pid)
             raise
+        finally:
+            _beside = outer
         result = _collect(stream, pid) if stream is not None else _FAILED
     return work() if result is _FAILED else result
 
@@ -99,13 +109,16 @@ def frozen() -> Iterator[None]:
     """The objects that exist now out of the garbage collector's walks (``gc.freeze``) for the
     block: a collection then scans only what is made later, and walks no page a forked child
     shares. Nested, only the outermost block thaws: thawing inside one would let the collector
-    copy the pages of every object a child of the outer block still reads."""
-    outermost = not gc.get_freeze_count()
+    copy the pages of every object a child of the outer block still reads. (Counted here:
+    ``gc.get_freeze_count`` walks every frozen object, ≈ 35 ms a call at 400 MB.)"""
+    global _frozen
+    _frozen += 1
     gc.freeze()
     try:
         yield
     finally:
-        if outermost:
+        _frozen -= 1
+        if not _frozen:
             gc.unfreeze()
 
 

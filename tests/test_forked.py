@@ -55,6 +55,26 @@ def test_beside_gives_the_childs_result_or_does_the_work_here(monkeypatch, tmp_p
         os.waitpid(-1, os.WNOHANG)
 
 
+def _nested(value: int) -> tuple[tuple[int, int], int]:
+    """A beside inside the work of a child: the inner work runs in that same child."""
+    return forked.beside(partial(_job, value), lambda: None), os.getpid()
+
+
+def test_beside_forks_one_child_at_a_time_and_none_from_a_child(monkeypatch, tmp_path):
+    monkeypatch.setenv(SEEN, str(tmp_path / "pids"))
+    (inner, inner_pid), child = forked.beside(partial(_nested, 3), lambda: None)
+    assert inner == 6 and inner_pid == child != os.getpid()
+
+    pids: list[int] = []
+
+    def others() -> None:  # meanwhile, while the first child runs: its work stays here
+        pids.extend(forked.beside(partial(_job, n), lambda: None)[1] for n in range(2))
+
+    assert forked.beside(partial(_job, 5), others)[1] != os.getpid()
+    assert pids == [os.getpid()] * 2
+    assert forked.beside(partial(_job, 7), lambda: None)[1] != os.getpid(), "forks again after"
+
+
 def test_a_worker_runs_every_job_in_one_process_beside_this_one(monkeypatch, tmp_path):
     seen = tmp_path / "pids"
     monkeypatch.setenv(SEEN, str(seen))
