@@ -119,6 +119,7 @@ def run_worker(way: str, case: gen.Case, plan: Plan, env: dict[str, str],
     elif not timed_out:
         raise RuntimeError(f"{way} on {case.name} failed:\n{err.read_text()[-3000:]}")
     shutil.rmtree(work / "first", ignore_errors=True)
+    os.sync()  # its trims done now, not during the next way's runs (ways.py's end)
     print(f"  {way:8} {_summary(result)}", flush=True)
     return result
 
