@@ -195,8 +195,10 @@ def _receipts(folder: Path, create: bool = True) -> Path | None:
 # against the work. The GX worker is a fork of this process and keeps every page this process
 # rewrites afterwards, so a chunk's working set counts about twice: with the worker, a third
 # run of community-8266 in one process peaked (process tree PSS) at 680 MB with 25,000, 610 MB
-# with 15,000 and 600 MB with 10,000 values a chunk.
-CHUNK_VALUES = 10_000
+# with 15,000 and 600 MB with 10,000 values a chunk. Each chunk costs ≈ 0.13 s more (GX's run
+# on the worker, the frames, the load): the bench's community-8266 took 50.8 s with 25,000 and
+# 60.5 s with 10,000 (its memory 655 and 579 MB).
+CHUNK_VALUES = 12_500
 _END = object()  # no file left to read
 
 
