@@ -161,10 +161,12 @@ def _write_recorded(self: Any) -> dict[str, str]:
 _original_write = pipeline._Publication.write
 
 
-def test_a_years_publication_writes_what_each_plans_would(ctx, make_workbook, monkeypatch,
+def test_a_years_publication_writes_what_each_plans_would(wh_ctx, make_workbook, monkeypatch,
                                                           tmp_path):
     """publish_year: every plan in period rolled up and published, the largest plan's files by
-    a forked child; the files are those publish_statistics writes plan by plan."""
+    a forked child that reads them on connections of its own (SQLite and PostgreSQL); the
+    files are those publish_statistics writes plan by plan."""
+    ctx = wh_ctx
     seen = tmp_path / "pids"
     monkeypatch.setenv(SEEN, str(seen))
     make_workbook(ctx.settings.inbox / ENYANG / "2025.xlsx", year=2025)
