@@ -360,7 +360,7 @@ STAGE_CALLS = (
     ("reports", "planstats.pipeline", "write_review_index"),
     ("rollup", "planstats.pipeline", "run_rollup"),
     # publish: reading the roll-up, completeness, trend and quality; then each file; waiting
-    # for the largest plan's files written by a child of publish_year
+    # for the largest plan's statistics, read and written by a child of publish_year
     ("publish.wait", "planstats.pipeline", "publish_year"),
     ("publish.read", "planstats.pipeline", "publish_statistics"),
     ("publish.read", "planstats.pipeline", "_Publication.read"),

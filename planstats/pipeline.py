@@ -193,11 +193,10 @@ def _receipts(folder: Path, create: bool = True) -> Path | None:
 # Values checked in one GX run: bounds memory (rows, frames, GX's COMPLETE results) whatever the
 # batch size, while keeping GX's fixed cost per run (≈ 0.06 s, on the GX worker's core) small
 # against the work. The GX worker is a fork of this process and keeps every page this process
-# rewrites afterwards, so a chunk's working set counts about twice: with the worker, a third
-# run of community-8266 in one process peaked (process tree PSS) at 680 MB with 25,000, 610 MB
-# with 15,000 and 600 MB with 10,000 values a chunk. Each chunk costs ≈ 0.13 s more (GX's run
-# on the worker, the frames, the load): the bench's community-8266 took 50.8 s with 25,000 and
-# 60.5 s with 10,000 (its memory 655 and 579 MB).
+# rewrites afterwards, so a chunk's working set counts about twice. The bench's community-8266
+# (three runs in one process, its helpers' PSS included): 25,000 values 50.8 s and 655 MB,
+# 10,000 60.5 s (each chunk costs ≈ 0.13 s: GX's run, the frames, the load) and 579 MB,
+# 12,500 55.1 s and 607 MB (before publish_year's child read its own table).
 CHUNK_VALUES = 12_500
 _END = object()  # no file left to read
 
