@@ -34,7 +34,7 @@ STAGES = ("read", "structure", "frames", "gx", "issues", "load", "reports", "rol
 PUBLISH_LABELS = {"publish.read": "reading rows, completeness, trend and quality",
                   "publish.xlsx": "workbooks", "publish.csv": "CSV",
                   "publish.json": "JSON (or, for a big table, waiting for its forked writer)",
-                  "publish.wait": "waiting for the largest plan's (read and written by a child)"}
+                  "publish.wait": "waiting for the largest plan (read and written by a child)"}
 SIZES = (round(gen.COMMUNITIES / 100), round(gen.COMMUNITIES / 10), gen.COMMUNITIES)
 
 
