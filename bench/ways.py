@@ -363,7 +363,6 @@ STAGE_CALLS = (
     # for the largest plan's statistics, read and written by a child of publish_year
     ("publish.wait", "planstats.pipeline", "publish_year"),
     ("publish.read", "planstats.pipeline", "publish_statistics"),
-    ("publish.read", "planstats.pipeline", "_Publication.read"),
     ("publish.json", "planstats.publish", "write_statistics"),  # or waiting for its writer
     ("publish.json", "planstats.publish", "_write_rows_json"),
     ("publish.xlsx", "planstats.publish", "_write_workbook"),
@@ -384,15 +383,9 @@ class StageClock:
 
         for stage, module_name, name in STAGE_CALLS:
             owner = importlib.import_module(module_name)
-            *path, name = name.split(".")
-            for part in path:
-                owner = getattr(owner, part)
-            original = owner.__dict__[name]
+            original = getattr(owner, name)
             self._saved.append((owner, name, original))
-            if isinstance(original, classmethod):
-                setattr(owner, name, classmethod(self._timed(stage, original.__func__)))
-            else:
-                setattr(owner, name, self._timed(stage, original))
+            setattr(owner, name, self._timed(stage, original))
         return self
 
     def _timed(self, stage: str, fn: Callable[..., Any]) -> Callable[..., Any]:

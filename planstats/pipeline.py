@@ -39,7 +39,7 @@ from planstats import (
     templates,
     validate,
 )
-from planstats.catalog import Catalog, Plan, catalog_from
+from planstats.catalog import Catalog, catalog_from
 from planstats.intake import SUFFIXES, Limits, Submission, read_submission
 from planstats.intake.ahead import read_in_order
 from planstats.progress import Progress
@@ -597,57 +597,25 @@ def publish_statistics(plan_code: str, year: int, out_dir: Path | None = None,
     if as_of is not None and out_dir is None:
         raise ValueError("statistics as of a past time are written only to a folder of your own"
                          " (--out): the published ones stay as they are")
-    publication = _Publication.read(plan_code, year, out_dir, ctx, basis, as_of)
-    return publication.done(publication.write())
-
-
-@dataclass
-class _Publication:
-    """A plan's statistics as read from the warehouse, to be written as its files."""
-
-    plan: Plan
-    year: int
-    out: Path
-    basis: str
-    as_of: datetime | None
-    ctx: Context
-    rows: rollup.StatTable
-    complete: rollup.Completeness
-    history: dict[str, dict[int, dict[str, Any]]]
-    findings: list[quality.QualityRow]
-    steps: Progress
-
-    @classmethod
-    def read(cls, plan_code: str, year: int, out_dir: Path | None, ctx: Context, basis: str,
-             as_of: datetime | None) -> _Publication:
-        plan = ctx.catalog.plan(plan_code)
-        steps = Progress(f"publish {plan_code} {year}", 4, "steps")
-        with _view(ctx, plan_code, year, as_of) as conn:
-            rows = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
-            steps.advance()
-            steps.note(f"{len(rows):,} statistics rows read")
-            complete = rollup.completeness(ctx.warehouse, plan, year, conn)
-            history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
+    plan = ctx.catalog.plan(plan_code)
+    out = out_dir or ctx.settings.publish / str(year)
+    steps = Progress(f"publish {plan_code} {year}", 4, "steps")
+    with _view(ctx, plan_code, year, as_of) as conn:
+        rows = rollup.read_table(ctx.warehouse, plan, year, ctx.regions, basis, conn)
         steps.advance()
-        steps.note("completeness and trend read")
-        findings = data_quality(year, plan_code, ctx, as_of=as_of)
-        steps.advance()
-        steps.note(f"{len(findings):,} data-quality findings")
-        out = out_dir or ctx.settings.publish / str(year)
-        return cls(plan, year, out, basis, as_of, ctx, rows, complete, history, findings, steps)
-
-    def write(self) -> dict[str, str]:
-        """The files (no warehouse used)."""
-        settings = self.ctx.settings
-        paths = publish.write_statistics(
-            self.plan, self.year, self.rows, self.ctx.regions, self.out, self.complete,
-            self.history, self.basis, self.as_of, self.findings, settings.publish_fork_rows)
-        return {kind: str(path) for kind, path in paths.items()}
-
-    def done(self, paths: dict[str, str]) -> dict[str, str]:
-        self.steps.advance()
-        self.steps.close(f"workbook, CSV and JSON of {len(self.rows):,} rows in {self.out}")
-        return paths
+        steps.note(f"{len(rows):,} statistics rows read")
+        complete = rollup.completeness(ctx.warehouse, plan, year, conn)
+        history = rollup.trend(ctx.warehouse, plan, plan.region_code, basis, conn)
+    steps.advance()
+    steps.note("completeness and trend read")
+    findings = data_quality(year, plan_code, ctx, as_of=as_of)
+    steps.advance()
+    steps.note(f"{len(findings):,} data-quality findings")
+    paths = publish.write_statistics(plan, year, rows, ctx.regions, out, complete, history, basis,
+                                     as_of, findings, ctx.settings.publish_fork_rows)
+    steps.advance()
+    steps.close(f"workbook, CSV and JSON of {len(rows):,} rows in {out}")
+    return {kind: str(path) for kind, path in paths.items()}
 
 
 @_batch()

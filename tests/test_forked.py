@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from planstats import forked, gxkit, pipeline
+from planstats import forked, gxkit, pipeline, publish
 
 ENYANG = "511903"
 SEEN = "PLANSTATS_TEST_PIDS"  # a file each job appends its process id to
@@ -152,13 +152,13 @@ def test_a_batchs_chunks_checked_by_the_gx_worker_as_they_would_be_here(
         os.waitpid(-1, os.WNOHANG)
 
 
-def _write_recorded(self: Any) -> dict[str, str]:
+def _write_recorded(*args: Any, **kwargs: Any) -> dict[str, Path]:
     with open(os.environ[SEEN], "a") as fh:
         fh.write(f"{os.getpid()}\n")
-    return _original_write(self)
+    return _original_write(*args, **kwargs)
 
 
-_original_write = pipeline._Publication.write
+_original_write = publish.write_statistics
 
 
 def test_a_years_publication_writes_what_each_plans_would(wh_ctx, make_workbook, monkeypatch,
@@ -171,7 +171,7 @@ def test_a_years_publication_writes_what_each_plans_would(wh_ctx, make_workbook,
     monkeypatch.setenv(SEEN, str(seen))
     make_workbook(ctx.settings.inbox / ENYANG / "2025.xlsx", year=2025)
     pipeline.ingest(ctx=ctx)
-    monkeypatch.setattr(pipeline._Publication, "write", _write_recorded)
+    monkeypatch.setattr(publish, "write_statistics", _write_recorded)
     written = pipeline.publish_year(2025, ctx)
     assert list(written) == pipeline.plans_of_year(2025, ctx) and len(written) > 1
     pids = _pids(seen)
