@@ -151,7 +151,8 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  f"no plan covers {region} in {year}", value=year, **year_where)
         return []
     sub.template_version = sub.info.get("模板版本") or None
-    current = template_version(entries(plans, region).values())
+    asked = entries(plans, region)
+    current = template_version(asked.values())
     if sub.is_workbook and sub.template_version != current:
         sub.fail("template_version",
                  f"模板版本“{sub.template_version or '无'}”已过期，请下载 {current} "
@@ -160,7 +161,7 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  value=sub.template_version,
                  **{**where, "row": info_row.get("模板版本@row")})
         return []
-    _resolve_codes(sub, catalog, plans)
+    _resolve_codes(sub, catalog, asked)
     if sub.rows and all(r.value is None for r in sub.rows):
         first = sub.rows[0]
         sub.fail("empty_submission",
@@ -172,14 +173,14 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
     return plans
 
 
-def _resolve_codes(sub: Submission, catalog: Catalog, plans: list[Plan]) -> None:
-    """Match rows by code first and name second; list required indicators missing from the sheet."""
+def _resolve_codes(sub: Submission, catalog: Catalog, asked: dict[str, Entry]) -> None:
+    """Match rows by code first and name second; list required indicators (``asked``: what the
+    county enters) missing from the sheet."""
     for row in sub.rows:
         if row.indicator_code not in catalog.concepts and row.name:
             concept = catalog.concept_by_name(row.name)
             if concept:
                 row.indicator_code = concept.code
-    asked = entries(plans, sub.region_code or "")
     for row in sub.rows:  # entered in the unit the template asks, stored in the concept's
         if row.indicator_code in asked:
             row.value = asked[row.indicator_code].stored(row.value)
