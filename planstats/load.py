@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,18 +68,20 @@ def approval_lock(wh: Warehouse, conn: Any, region_code: str | None, year: int |
 
 
 def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked,
-                    destination: Callable[[Checked], Path]) -> tuple[str, Path]:
+                    destination: Callable[[Checked], Path],
+                    connection: Connection | None = None) -> tuple[str, Path]:
     """Compare with the current values (``checked.summary``), record the submission and, if
     accepted, make its values the current ones. Returns its id and where the file is to be kept
     (``destination`` of the final status: an approval made since the file was checked rejects it).
 
     One transaction, holding the region/year lock: a crash leaves all of it or none, and two
-    ingests of the same county and year cannot interleave.
+    ingests of the same county and year cannot interleave. On ``connection`` when given (one
+    for a chunk's files: a checkout from the pool costs a ping and a reset on PostgreSQL).
     """
     sub = checked.submission
     submission_id = uuid.uuid4().hex
     flagged = {i.row for i in checked.issues if i.severity == WARNING and i.row}
-    with wh.engine.begin() as conn:
+    with _transaction(wh, connection) as conn:
         wh.lock_region_year(conn, sub.region_code or sub.folder, sub.year)
         known = conn.execute(wh.sql("report/submission_by_hash"),
                              {"folder": sub.folder, "file_hash": sub.file_hash}).first()
@@ -117,9 +120,10 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked,
                  if r.region_code and r.region_code != sub.region_code}
         if units:
             wh.sync_regions(conn, regions, sorted(units))
-        wh.run(conn, "load/retire_current_submission", {
-            "region_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
-            "superseded_at": stamp})
+        if previous:  # none current (read under the region/year lock): nothing to retire
+            wh.run(conn, "load/retire_current_submission", {
+                "region_code": sub.region_code, "year": sub.year,
+                "submission_id": submission_id, "superseded_at": stamp})
         # the new version answers the reviewers' open 待核实 marks of this county and year
         wh.run(conn, "review/resolve_follow_ups", {
             "county_code": sub.region_code, "year": sub.year, "submission_id": submission_id,
@@ -128,6 +132,17 @@ def load_submission(wh: Warehouse, regions: RegionTree, checked: Checked,
             _fact(submission_id, sub.region_code, sub.year, r, flagged, sub.data_sheet)
             for r in sub.rows if r.indicator_code], FACT_COLUMNS)
     return submission_id, target
+
+
+@contextmanager
+def _transaction(wh: Warehouse, connection: Connection | None) -> Iterator[Connection]:
+    """A transaction on ``connection``, or on a connection of its own."""
+    if connection is None:
+        with wh.engine.begin() as conn:
+            yield conn
+        return
+    with connection.begin():
+        yield connection
 
 
 def report_path(stored: Path) -> Path:

@@ -437,31 +437,35 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict
     wh = ctx.warehouse
     years: set[int] = set()
     _histories(chunk, wh)
-    for item in _check_values(chunk, ctx, ctx.settings.gx_dir, False, beside):
-        sub = item.submission
-        try:
-            submission_id, target = load.load_submission(
-                wh, ctx.regions, item, lambda checked: _destination(ctx, checked))
-        except load.AlreadyLoaded as done:  # another run loaded these bytes meanwhile
-            outcomes.append({"file": str(sub.path), "status": "duplicate",
-                             "submission_id": done.submission_id})
-            continue
-        report = load.report_path(target)
-        marks = (review.receipt_follow_ups(wh, sub.region_code, submission_id)
-                 if sub.region_code in snapshot.marked_counties else [])
-        publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now(),
-                                        follow_ups=marks)
-        _move(sub.path, target)
-        # the county's cells marked on a copy of the stored file, beside the report and receipt
-        marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
-        receipts = _receipts(sub.path.parent)
-        if receipts:
-            _give_back(receipts, sub.path.stem, ".审核报告.html", report, marked, target.name)
-        if sub.year:
-            years.add(sub.year)
-        outcomes.append({**item.to_dict(), "submission_id": submission_id,
-                         "stored_path": str(target), "report": str(report),
-                         "annotated": str(marked) if marked else None})
+    checked = _check_values(chunk, ctx, ctx.settings.gx_dir, False, beside)
+    # one connection for the chunk's transactions (a checkout costs a ping and a reset on
+    # PostgreSQL); the reports are written between them, the connection idle
+    with wh.engine.connect() as conn:
+        for item in checked:
+            sub = item.submission
+            try:
+                submission_id, target = load.load_submission(
+                    wh, ctx.regions, item, lambda checked: _destination(ctx, checked), conn)
+            except load.AlreadyLoaded as done:  # another run loaded these bytes meanwhile
+                outcomes.append({"file": str(sub.path), "status": "duplicate",
+                                 "submission_id": done.submission_id})
+                continue
+            report = load.report_path(target)
+            marks = (review.receipt_follow_ups(wh, sub.region_code, submission_id)
+                     if sub.region_code in snapshot.marked_counties else [])
+            publish.write_submission_report(item, ctx.regions, ctx.catalog, report, clock.now(),
+                                            follow_ups=marks)
+            _move(sub.path, target)
+            # the county's cells marked on a copy of the stored file, beside the report and receipt
+            marked = annotate.write_annotated(item, ctx.catalog, target, target.parent, target.name)
+            receipts = _receipts(sub.path.parent)
+            if receipts:
+                _give_back(receipts, sub.path.stem, ".审核报告.html", report, marked, target.name)
+            if sub.year:
+                years.add(sub.year)
+            outcomes.append({**item.to_dict(), "submission_id": submission_id,
+                             "stored_path": str(target), "report": str(report),
+                             "annotated": str(marked) if marked else None})
     return years
 
 
