@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     max_cells: int = Field(default=2_000_000, gt=0)  # rows × columns as the reader lays out
     gx_keep_runs: int = Field(default=30, ge=1)  # GX results kept per suite (Data Docs speed)
     max_parallel: int = Field(default=2, ge=1)  # mapped Airflow tasks at a time
-    # from this many workbooks in one ingest a forked helper reads every other one (0: never)
+    # from this many workbooks in one ingest a forked helper reads ≈ every other one (0: never)
     read_fork_workbooks: int = Field(default=16, ge=0)
     # from this many statistics rows a plan's JSON is written by a forked child (0: never)
     publish_fork_rows: int = Field(default=20_000, ge=0)
