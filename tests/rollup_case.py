@@ -63,8 +63,16 @@ def make_include(tmp: Path) -> Path:
     return include
 
 
-def write_inbox(inbox: Path, year: int) -> None:
-    for county, rows in ROWS.items():
+# 511922 reports through two towns instead: 511922100 itself (its community must not count
+# above it), 511922101 only through its two communities (its own rows left empty: 缺报).
+TOWN_ROWS = {**ROWS, "511922": [
+    ("511922100", 20, 20, 15, 3, 80, 100), ("511922100001", 5, 5, 7, 1, 70, 10),
+    ("511922101", None, None, None, None, None, None),
+    ("511922101001", 3, 4, 2, 1, 60, 30), ("511922101002", 1, 4, 4, 2, 90, 10)]}
+
+
+def write_inbox(inbox: Path, year: int, files: dict[str, list[tuple]] = ROWS) -> None:
+    for county, rows in files.items():
         folder = inbox / county
         folder.mkdir(parents=True, exist_ok=True)
         with (folder / f"{year}.csv").open("w", encoding="utf-8", newline="") as fh:
@@ -72,6 +80,10 @@ def write_inbox(inbox: Path, year: int) -> None:
             writer.writerow(
                 ["行政区划代码", "统计年度", "指标代码", "本年值", "分子", "分母", "说明"])
             for region, num, den, count, events, satisfaction, weight in rows:
+                if num is None:
+                    writer.writerows([region, year, code, "", "", "", ""]
+                                     for code in ("ZB9001", "ZB9002", "ZB9003", "ZB9004"))
+                    continue
                 writer.writerow([region, year, "ZB9001", round(100 * num / den, 2), num, den, ""])
                 writer.writerow([region, year, "ZB9002", count, "", "", ""])
                 writer.writerow([region, year, "ZB9003", events, "", "", ""])

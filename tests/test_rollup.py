@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from planstats import pipeline
-from tests.rollup_case import CITY, make_include, write_inbox
+from tests.rollup_case import CITY, TOWN_ROWS, make_include, write_inbox
 
 
 @pytest.fixture
@@ -54,6 +54,31 @@ def test_county_reporting_only_through_communities_is_aggregated(city_stats):
     assert (tongjiang.numerator, tongjiang.denominator) == (9, 20)
     assert tongjiang.value == pytest.approx(45.0)
     assert city_stats[("511921", "ZB9004")].value == pytest.approx(90.0)
+
+
+def test_towns_sum_their_communities_and_a_reporting_town_hides_its_own(data_dir, tmp_path,
+                                                                       monkeypatch):
+    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
+    ctx = pipeline.context()
+    write_inbox(ctx.settings.inbox, 2023, TOWN_ROWS)
+    outcomes = pipeline.ingest(ctx=ctx)  # the town's empty rows are warned about (缺报)
+    assert {o["status"] for o in outcomes} == {"accepted", "accepted_with_warnings"}, outcomes
+    pipeline.run_rollup("test-city", 2023, ctx)
+    stats = {(r.region_code, r.indicator_code): r
+             for r in pipeline.statistics("test-city", 2023, ctx)}
+    quiet_town, county = stats[("511922101", "ZB9001")], stats[("511922", "ZB9001")]
+    assert stats[("511922100", "ZB9002")].direct and not quiet_town.direct
+    assert (quiet_town.numerator, quiet_town.denominator) == (4, 8)
+    assert stats[("511922101", "ZB9004")].value == pytest.approx((60 * 30 + 90 * 10) / 40)
+    # the county: town 511922100's own report and town 511922101's communities, not 511922100001
+    assert not county.direct and (county.numerator, county.denominator) == (24, 28)
+    assert stats[("511922", "ZB9002")].value == 15 + 2 + 4
+    assert stats[("511922", "ZB9004")].value == pytest.approx(
+        (80 * 100 + 60 * 30 + 90 * 10) / 140)
+    assert stats[("511922", "ZB9003")].value == 3 + 1 + 2
+    assert stats[(CITY, "ZB9002")].value == 30 + 20 + (4 + 6) + (15 + 2 + 4)
+    assert stats[(CITY, "ZB9001")].reporting_regions == 4
+    assert stats[(CITY, "ZB9004")].denominator == 100 + 300 + 50 + 50 + 140
 
 
 def test_missing_county_is_counted_and_its_row_is_missing(city_stats):

@@ -10,11 +10,12 @@
 -- 'approved_prov': of those, only where the figures of the county's city / province are approved.
 -- Written for plans of thousands of communities (sichuan-14th on 8,266: ≈ 215,000 reported values
 -- and 220,000 rows a year): each reported value is read once; a region's own report is shown
--- as it is, and only the values that count above their region are joined to the ancestors and
--- aggregated; rows are made for what was reported or aggregated, and for every indicator
--- above community level, not for every region × indicator of the tree. AS MATERIALIZED
--- computes a CTE once (SQLite ≥ 3.35 and PostgreSQL ≥ 12 accept it); CROSS JOIN keeps SQLite's
--- join order, which it would otherwise guess without statistics (PostgreSQL plans freely).
+-- as it is, and the values that count above their region are summed by parent before they are
+-- joined to the ancestors (≈ 5,000 sums, not 215,000 values, each joined to three or four);
+-- rows are made for what was reported or aggregated, and for every indicator above community
+-- level, not for every region × indicator of the tree. AS MATERIALIZED computes a CTE once
+-- (SQLite ≥ 3.35 and PostgreSQL ≥ 12 accept it); CROSS JOIN keeps SQLite's join order, which
+-- it would otherwise guess without statistics (PostgreSQL plans freely).
 -- Only the files whose rows can fall in the plan's tree are chosen: those of its regions and of
 -- the regions above it (a file's rows are of its region or of units below it).
 with chosen_submission as materialized (
@@ -41,19 +42,15 @@ with chosen_submission as materialized (
         #include rollup/counted_submission
 ),
 
--- the plan's regions; inner_region: has regions below it (only those aggregate or shadow)
+-- the plan's regions, each with its parent (none for the plan's own region: nothing is
+-- summed above it)
 plan_region as materialized (
-    select
-        c.descendant_code as region_code,
-        r.level,
-        case when exists (
-            select 1
-            from region_closure as below
-            where below.ancestor_code = c.descendant_code and below.depth = 1
-        ) then 1 else 0 end as inner_region
+    select c.descendant_code as region_code, r.level, up.ancestor_code as parent_code
     from dim_plan as p
     inner join region_closure as c on p.region_code = c.ancestor_code
     inner join dim_region as r on c.descendant_code = r.region_code
+    left join region_closure as up
+        on c.descendant_code = up.descendant_code and up.depth = 1 and c.depth > 0
     where p.plan_code = :plan_code
 ),
 
@@ -77,7 +74,7 @@ indicator as materialized (
 -- four aggregates, not eight (a weighted mean's weight is Σ分母: its values are never null).
 reported as materialized (
     select
-        f.region_code, pr.level, pr.inner_region, f.indicator_code, i.factor * f.value as value,
+        f.region_code, pr.level, pr.parent_code, f.indicator_code, i.factor * f.value as value,
         f.numerator, f.denominator,
         case i.aggregation
             when 'sum' then i.factor * f.value
@@ -128,48 +125,56 @@ direct as (
     group by region_code, indicator_code
 ),
 
--- per reporter and indicator: how far up its nearest reported ancestor is (none: no row).
--- Found from the ancestors' side: only a region with regions below it can shadow.
-shadowed as materialized (
-    select r.region_code, r.indicator_code, min(c.depth) as depth
-    from reported as above
-    cross join region_closure as c
-    cross join reported as r
-    where above.inner_region = 1
-        and c.ancestor_code = above.region_code
-        and c.depth > 0
-        and r.region_code = c.descendant_code
-        and r.indicator_code = above.indicator_code
-    group by r.region_code, r.indicator_code
+-- the few reports above community level (the only regions that can report and have regions
+-- below them)
+direct_above as materialized (
+    select distinct region_code, indicator_code, level from reported where level <> 'community'
 ),
 
 -- A region above reporters that did not report itself: a reporter counts at each ancestor up
--- to, not including, its nearest reported ancestor. Joined from the ancestors, each one's
--- descendants in code order: the order the sums add in (a float sum depends on it), as before.
+-- to, not including, its nearest reported ancestor. The reporters are first summed by parent
+-- (a county's communities into one sum per indicator); a sum then counts where
+-- each of its reporters would: at its parent and up, below the nearest region at or above
+-- the parent that reported the indicator. (Sums, minima and maxima of these sums are those of
+-- the values; a float sum may differ in its last bit from adding the values one by one.)
+below as materialized (
+    select
+        parent_code as region_code, indicator_code, sum(addend) as total,
+        sum(divisor) as divisor, min(value) as lowest, max(value) as highest
+    from reported
+    where parent_code is not null
+    group by parent_code, indicator_code
+),
+
+-- per sum: how far up from its region the nearest region that reported the indicator is
+shadowed as materialized (
+    select b.region_code, b.indicator_code, min(c.depth) as depth
+    from below as b
+    cross join region_closure as c
+    cross join direct_above as d
+    where c.descendant_code = b.region_code
+        and d.region_code = c.ancestor_code
+        and d.indicator_code = b.indicator_code
+    group by b.region_code, b.indicator_code
+),
+
 aggregated as materialized (
     select
         c.ancestor_code as region_code,
-        r.indicator_code,
-        sum(r.addend) as total,
-        sum(r.divisor) as divisor,
-        min(r.value) as lowest,
-        max(r.value) as highest
-    from plan_region as a
+        b.indicator_code,
+        sum(b.total) as total,
+        sum(b.divisor) as divisor,
+        min(b.lowest) as lowest,
+        max(b.highest) as highest
+    from below as b
     cross join region_closure as c
-    cross join reported as r
+    cross join plan_region as a
     left join shadowed as s
-        on r.region_code = s.region_code and r.indicator_code = s.indicator_code
-    where a.inner_region = 1
-        and c.ancestor_code = a.region_code
-        and c.depth > 0
-        and r.region_code = c.descendant_code
+        on b.region_code = s.region_code and b.indicator_code = s.indicator_code
+    where c.descendant_code = b.region_code
+        and a.region_code = c.ancestor_code
         and (s.depth is null or c.depth < s.depth)
-    group by c.ancestor_code, r.indicator_code
-),
-
--- the few reports above community level (found per region above community level in cell)
-direct_above as materialized (
-    select distinct region_code, indicator_code, level from reported where level <> 'community'
+    group by c.ancestor_code, b.indicator_code
 ),
 
 -- counties with a report of their own or from units below them, counted at every ancestor
