@@ -529,11 +529,9 @@ def main(argv: list[str] | None = None) -> int:
                       "times": times, "setup_s": setups, "files": len(paths),
                       "total_files": len(all_paths), "result": result,
                       "vm_hwm_mb": vm_hwm_mb()}, ensure_ascii=False), flush=True)
-    # Only now: deleting a run's thousand files makes the file system trim them (ext4 mounted
-    # with discard), which would stall the next run's writes; synced here, so the trims are done
-    # before the next way starts (its first runs were the slowest by up to 0.9 s without it)
-    for index in range(args.runs):
-        shutil.rmtree(args.work / f"run{index}", ignore_errors=True)
+    # the runs' files are kept: bench/run.py sets the folder aside and deletes what it set
+    # aside only once every case is timed (run.set_aside); written back now, not during the
+    # next way's runs
     os.sync()
     return 0
 
