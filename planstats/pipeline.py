@@ -239,7 +239,7 @@ def _prepare(sub: Submission, ctx: Context, wh: Warehouse | None,
     """
     item = validate.Checked(sub)
     if not sub.fatal:
-        item.plans = validate.check_structure(sub, ctx.catalog, ctx.regions)
+        validate.check_structure(item, ctx.catalog, ctx.regions)
     if not sub.fatal and wh is not None:
         if snapshot is None or sub.year in snapshot.approved_years:
             with wh.engine.connect() as conn:

@@ -106,8 +106,14 @@ def sorted_issues(issues: Iterable[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.severity != ERROR, i.row or 0, i.column or "", i.rule))
 
 
-def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> list[Plan]:
-    """Region, year, ownership, template version, indicator rows; returns the plans that apply."""
+def check_structure(item: Checked, catalog: Catalog, regions: RegionTree) -> None:
+    """Region, year, ownership, template version, indicator rows: the plans that apply and what
+    the county enters for them (``item.plans``, ``item.asked``; none where the file fails)."""
+    item.plans = _structure(item, catalog, regions)
+
+
+def _structure(item: Checked, catalog: Catalog, regions: RegionTree) -> list[Plan]:
+    sub = item.submission
     info_row = {k: int(v) for k, v in sub.info.items() if k.endswith("@row")}
     region = sub.info.get("行政区划代码", "")
     where = {"sheet": "填报信息" if sub.is_workbook else sub.data_sheet,
@@ -170,6 +176,7 @@ def check_structure(sub: Submission, catalog: Catalog, regions: RegionTree) -> l
                  "no 本年值 at all: an empty template is not a report", sheet=sub.data_sheet,
                  row=first.row, column=first.columns.get("本年值"))
         return []
+    item.asked = asked  # worked out once a file (Checked.asked's value for these plans)
     return plans
 
 
