@@ -58,17 +58,13 @@ def set_aside(path: Path) -> None:
     This machine's ext4 has no journal: it then skips the inodes freed in the last 60 s (300 s
     while their inode-table block is unwritten) when it allocates new ones, looking each one up
     (``recently_deleted``). After a deletion of thousands of files, every file and folder made
-    nearby cost 0.2-0.6 ms of system time instead of 0.04 ms: the province's 183 reports,
+    nearby cost 0.15-0.7 ms of system time instead of 0.04 ms: the province's 183 reports,
     receipts and archive folders took 0.3-0.5 s more, and which run paid depended on what the
     bench had deleted just before.
     """
     if path.exists():
         TRASH.mkdir(parents=True, exist_ok=True)
         path.rename(TRASH / f"{time.time_ns()}-{path.name}")
-
-
-def empty_trash() -> None:
-    shutil.rmtree(TRASH, ignore_errors=True)
 
 
 def snapshot_include() -> Path:
@@ -490,7 +486,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cases"].append(run_case(case, plan, env, projected))
     results["targets"] = targets(results["cases"])
     results["total_s"] = round(time.perf_counter() - began, 1)
-    empty_trash()
+    shutil.rmtree(TRASH, ignore_errors=True)
     return report(results, out, args.readme if args.readme is not None else not args.quick)
 
 
