@@ -50,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append({"case": case.name, "postgresql": on_pg, "sqlite": on_sqlite})
     finally:
         pg.remove()
+        run.empty_trash()
     out = run.WORK / "postgres.json"
     out.write_text(json.dumps({"machine": run.machine(), "results": results},
                               ensure_ascii=False, indent=1), encoding="utf-8")

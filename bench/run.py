@@ -67,6 +67,11 @@ def set_aside(path: Path) -> None:
         path.rename(TRASH / f"{time.time_ns()}-{path.name}")
 
 
+def empty_trash() -> None:
+    """Delete what was set aside: once the timed runs are over."""
+    shutil.rmtree(TRASH, ignore_errors=True)
+
+
 def snapshot_include() -> Path:
     """A copy of include/ with the GX suites generated from its catalog, fixed for the run."""
     from planstats.catalog import load_catalog
@@ -486,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
         results["cases"].append(run_case(case, plan, env, projected))
     results["targets"] = targets(results["cases"])
     results["total_s"] = round(time.perf_counter() - began, 1)
-    shutil.rmtree(TRASH, ignore_errors=True)
+    empty_trash()
     return report(results, out, args.readme if args.readme is not None else not args.quick)
 
 
