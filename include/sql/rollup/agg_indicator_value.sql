@@ -67,7 +67,17 @@ indicator as materialized (
 
 -- a row left empty (缺报) is not a report: it counts neither as a value nor as reporting.
 -- Read per chosen file through the primary key, where a file's values lie together: a plan of
--- one city or county reads its own files only, not every value of the year.
+-- one city or county reads its own files only, not every value of the year. Materialized
+-- before the regions are joined: PostgreSQL, which cannot know how many regions a plan has
+-- (it guessed 4 of 8,471), would look the values up per region and file instead (1.55 million
+-- probes, 3.5 s for sichuan-14th on 8,266 communities).
+chosen_fact as materialized (
+    select f.region_code, f.indicator_code, f.value, f.numerator, f.denominator
+    from chosen_submission as s
+    cross join fact_value as f
+    where f.submission_id = s.submission_id and f.value is not null
+),
+
 -- addend: what the indicator's aggregation adds up above the reporter (the value for sum,
 -- 分子 for ratio, value × 分母 for weighted_mean, 1 when it meets the target for count_meeting),
 -- divisor: 分母 (ratio's and weighted_mean's); so each value joined to its ancestors feeds
@@ -90,14 +100,11 @@ reported as materialized (
                 end
         end as addend,
         f.denominator as divisor
-    from chosen_submission as s
-    cross join fact_value as f
+    from chosen_fact as f
     cross join plan_region as pr
     cross join indicator as i
-    where f.submission_id = s.submission_id
-        and f.region_code = pr.region_code
+    where f.region_code = pr.region_code
         and f.indicator_code = i.indicator_code
-        and f.value is not null
 ),
 
 -- Two chosen files can carry the same unit's row only when one's region code begins with the
@@ -161,6 +168,7 @@ shadowed as materialized (
 aggregated as materialized (
     select
         c.ancestor_code as region_code,
+        a.level,
         b.indicator_code,
         sum(b.total) as total,
         sum(b.divisor) as divisor,
@@ -174,17 +182,16 @@ aggregated as materialized (
     where c.descendant_code = b.region_code
         and a.region_code = c.ancestor_code
         and (s.depth is null or c.depth < s.depth)
-    group by c.ancestor_code, b.indicator_code
+    group by c.ancestor_code, a.level, b.indicator_code
 ),
 
 -- counties with a report of their own or from units below them, counted at every ancestor
+-- (aggregated carries each region's level: joined to plan_region again, PostgreSQL scanned it
+-- once for each of aggregated's rows, misjudged as one)
 reporting_county as (
     select region_code as county_code, indicator_code from direct_above where level = 'county'
     union all
-    select a.region_code, a.indicator_code
-    from aggregated as a
-    inner join plan_region as pr on a.region_code = pr.region_code
-    where pr.level = 'county'
+    select region_code, indicator_code from aggregated where level = 'county'
 ),
 
 county_reporting as materialized (
@@ -204,7 +211,9 @@ county_expected as materialized (
 ),
 
 -- every indicator at every region above community level (缺报 where nothing was reported at
--- or below it), at a community only where something was
+-- or below it), at a community only where something was; the silent ones found by set
+-- difference, not by anti-joins (PostgreSQL scanned aggregated once for each region and
+-- indicator: 1.5 s)
 cell as (
     select
         d.region_code, d.indicator_code, 1 as direct, d.value as direct_value,
@@ -218,18 +227,17 @@ cell as (
         a.total, a.divisor
     from aggregated as a
     union all
-    select pr.region_code, i.indicator_code, 0, null, null, null, null, null, null, null
-    from plan_region as pr
-    cross join indicator as i
-    where pr.level <> 'community'
-        and not exists (
-            select 1 from direct_above as d
-            where d.region_code = pr.region_code and d.indicator_code = i.indicator_code
-        )
-        and not exists (
-            select 1 from aggregated as a
-            where a.region_code = pr.region_code and a.indicator_code = i.indicator_code
-        )
+    select region_code, indicator_code, 0, null, null, null, null, null, null, null
+    from (
+        select pr.region_code, i.indicator_code
+        from plan_region as pr
+        cross join indicator as i
+        where pr.level <> 'community'
+        except
+        select region_code, indicator_code from direct_above
+        except
+        select region_code, indicator_code from aggregated
+    ) as silent
 ),
 
 valued as (
