@@ -437,11 +437,11 @@ def _load_chunk(chunk: list[validate.Checked], ctx: Context, outcomes: list[dict
     wh = ctx.warehouse
     years: set[int] = set()
     _histories(chunk, wh)
-    checked = _check_values(chunk, ctx, ctx.settings.gx_dir, False, beside)
+    items = _check_values(chunk, ctx, ctx.settings.gx_dir, False, beside)
     # one connection for the chunk's transactions (a checkout costs a ping and a reset on
     # PostgreSQL); the reports are written between them, the connection idle
     with wh.engine.connect() as conn:
-        for item in checked:
+        for item in items:
             sub = item.submission
             try:
                 submission_id, target = load.load_submission(

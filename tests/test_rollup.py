@@ -5,24 +5,34 @@ from pathlib import Path
 import pytest
 
 from planstats import pipeline
-from tests.rollup_case import CITY, TOWN_ROWS, make_include, write_inbox
+from tests.rollup_case import CITY, ROWS, TOWN_ROWS, make_include, write_inbox
+
+
+def _rolled_up(tmp_path, monkeypatch, files=ROWS):
+    """The test plan's 2023 files ingested and rolled up: the context and the outcomes."""
+    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
+    ctx = pipeline.context()
+    write_inbox(ctx.settings.inbox, 2023, files)
+    outcomes = pipeline.ingest(ctx=ctx)
+    pipeline.run_rollup("test-city", 2023, ctx)
+    return ctx, outcomes
+
+
+def _stats(ctx):
+    return {(r.region_code, r.indicator_code): r
+            for r in pipeline.statistics("test-city", 2023, ctx)}
 
 
 @pytest.fixture
 def city_ctx(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
-    ctx = pipeline.context()
-    write_inbox(ctx.settings.inbox, 2023)
-    outcomes = pipeline.ingest(ctx=ctx)
+    ctx, outcomes = _rolled_up(tmp_path, monkeypatch)
     assert {o["status"] for o in outcomes} == {"accepted"}, outcomes
-    pipeline.run_rollup("test-city", 2023, ctx)
     return ctx
 
 
 @pytest.fixture
 def city_stats(city_ctx):
-    rows = pipeline.statistics("test-city", 2023, city_ctx)
-    return {(r.region_code, r.indicator_code): r for r in rows}
+    return _stats(city_ctx)
 
 
 def test_rate_is_ratio_of_sums_not_mean_of_percentages(city_stats):
@@ -58,14 +68,10 @@ def test_county_reporting_only_through_communities_is_aggregated(city_stats):
 
 def test_towns_sum_their_communities_and_a_reporting_town_hides_its_own(data_dir, tmp_path,
                                                                        monkeypatch):
-    monkeypatch.setenv("PLANSTATS_INCLUDE_DIR", str(make_include(tmp_path)))
-    ctx = pipeline.context()
-    write_inbox(ctx.settings.inbox, 2023, TOWN_ROWS)
-    outcomes = pipeline.ingest(ctx=ctx)  # the town's empty rows are warned about (缺报)
+    ctx, outcomes = _rolled_up(tmp_path, monkeypatch, TOWN_ROWS)
+    # the town's empty rows are warned about (缺报)
     assert {o["status"] for o in outcomes} == {"accepted", "accepted_with_warnings"}, outcomes
-    pipeline.run_rollup("test-city", 2023, ctx)
-    stats = {(r.region_code, r.indicator_code): r
-             for r in pipeline.statistics("test-city", 2023, ctx)}
+    stats = _stats(ctx)
     quiet_town, county = stats[("511922101", "ZB9001")], stats[("511922", "ZB9001")]
     assert stats[("511922100", "ZB9002")].direct and not quiet_town.direct
     assert (quiet_town.numerator, quiet_town.denominator) == (4, 8)
@@ -106,9 +112,7 @@ def test_weighted_mean_uses_the_weights(city_stats):
 def test_rerunning_the_rollup_gives_identical_rows(city_stats):
     ctx = pipeline.context()
     pipeline.run_rollup("test-city", 2023, ctx)
-    again = {(r.region_code, r.indicator_code): r
-             for r in pipeline.statistics("test-city", 2023, ctx)}
-    assert again == city_stats
+    assert _stats(ctx) == city_stats
 
 
 def test_published_files_do_not_depend_on_the_process_that_publishes(city_ctx, tmp_path):
